@@ -97,6 +97,12 @@ class FieldSpec:
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     multiline: bool = False
+    aggregate: str = "sum"
+
+    @property
+    def figure(self) -> str | None:
+        """The kennzahl this field feeds (int inputs only), e.g. TN_GESAMT -> tn_gesamt."""
+        return self.name.lower() if self.type == "int" and not self.prefill else None
 
     def is_required(self, quarter: int | None) -> bool:
         return self.required or (quarter is not None and quarter in self.required_in_quarters)
@@ -171,6 +177,7 @@ class TemplateSpec:
     tables: tuple[TableSpec, ...]
     comparisons: tuple[Comparison, ...]
     sums: tuple[SumCheck, ...]
+    roles: dict[str, str] = field(default_factory=dict, compare=False)
     digest: str = field(default="", compare=False)
 
     def field(self, name: str) -> FieldSpec:
@@ -243,6 +250,7 @@ def _field(raw: dict) -> FieldSpec:
         max_length=raw.get("max_length"),
         choices=tuple(raw.get("choices", ())),
         multiline=raw.get("multiline", False),
+        aggregate=raw.get("aggregate", "sum"),
     )
 
 
@@ -301,5 +309,6 @@ def load_template(version: str | None = None) -> TemplateSpec:
         sums=tuple(
             SumCheck(s["total"], tuple(s["parts"]), s["label"]) for s in raw.get("sums", ())
         ),
+        roles=dict(raw.get("roles", {})),
         digest=_digest(path),
     )

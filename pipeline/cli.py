@@ -1,0 +1,124 @@
+"""The `kisi` command line. Thin: parse options, call pipeline.service, print German text."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from pipeline import __version__, service
+from pipeline.report import ConfigError
+
+DIR = click.Path(file_okay=False, path_type=Path)
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class UsageExit(click.ClickException):
+    exit_code = 2
+
+
+def _stichtag(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(f"„{value}“ ist kein Datum im Format JJJJ-MM-TT.") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kisi")
+def main() -> None:
+    """KISI-Berichtswesen: Quartalsberichte prüfen und zusammenführen."""
+
+
+@main.command()
+@click.option("--registry", type=FILE, help="Projektverzeichnis (.csv oder .xlsx).")
+@click.option("--projektjahr", type=int, required=True, help="Projektjahr 1–3.")
+@click.option("--quartal", type=int, required=True, help="Quartal 1–4 des Projektjahres.")
+@click.option("--out", type=DIR, required=True, help="Zielordner für die Arbeitsmappen.")
+@click.option("--blank", is_flag=True, help="Eine leere, nicht vorausgefüllte Vorlage.")
+def template(registry: Path | None, projektjahr: int, quartal: int, out: Path,
+             blank: bool) -> None:
+    """Vorausgefüllte Quartalsberichte erzeugen, eine Datei je Projekt.
+
+    \b
+    Beispiel:
+      kisi template --registry config/projektverzeichnis.csv \\
+          --projektjahr 1 --quartal 2 --out vorlagen/
+    """
+    if registry is None and not blank:
+        raise UsageExit("Bitte --registry angeben (oder --blank für eine leere Vorlage).")
+    try:
+        paths = service.make_templates(registry, projektjahr, quartal, out, blank)
+    except ConfigError as err:
+        raise UsageExit(str(err)) from err
+    click.echo(f"{len(paths)} Arbeitsmappe(n) in {out} geschrieben.")
+
+
+@main.command()
+@click.option("--input", "inbox", type=DIR, required=True, help="Eingangsordner.")
+@click.option("--output", "out", type=DIR, required=True, help="Ausgabeordner.")
+@click.option("--registry", type=FILE, help="Projektverzeichnis (.csv oder .xlsx).")
+@click.option("--stichtag", callback=_stichtag, help="Stichtag JJJJ-MM-TT (Standard: heute).")
+def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None) -> None:
+    """Alle Eingänge prüfen, zusammenführen und die Berichte schreiben.
+
+    \b
+    Beispiel:
+      kisi report --input input --output output \\
+          --registry config/projektverzeichnis.csv --stichtag 2026-02-15
+    """
+    try:
+        result = service.report(inbox, out, registry, stichtag)
+    except ConfigError as err:
+        raise UsageExit(str(err)) from err
+    if not result.entries:
+        click.echo(f"Im Eingangsordner „{inbox}“ liegen keine Dateien. Legen Sie die "
+                   "E-Mail-Anhänge der Kommunen dort ab, oder probieren Sie es mit "
+                   "Beispieldaten: make demo")
+    counts = {}
+    for e in result.entries:
+        counts[e.status] = counts.get(e.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    click.echo(f"{len(result.entries)} Datei(en) ausgewertet ({summary or 'keine'}); "
+               f"{result.errors} Fehler, {result.warnings} Warnungen. Ergebnisse in {out}.")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=FILE)
+@click.option("--registry", type=FILE, help="Projektverzeichnis, um den AGS zu prüfen.")
+def validate(files: tuple[Path, ...], registry: Path | None) -> None:
+    """Einzelne Arbeitsmappen prüfen; Exit-Code 1, wenn eine Fehler enthält.
+
+    \b
+    Beispiel:
+      kisi validate input/06431901_PJ1_Q2.xlsx
+    """
+    try:
+        results = service.validate_files(list(files), registry)
+    except ConfigError as err:
+        raise UsageExit(str(err)) from err
+    any_error = False
+    for checked in results:
+        click.echo(service.format_findings(checked))
+        any_error |= checked.errors > 0
+    raise SystemExit(1 if any_error else 0)
+
+
+@main.command()
+@click.option("--output", "out", type=DIR, required=True, help="Zielordner für die Demo.")
+@click.option("--stichtag", callback=_stichtag, default="2026-05-15",
+              help="Stichtag JJJJ-MM-TT für die Demo (Standard: 2026-05-15).")
+def demo(out: Path, stichtag: date) -> None:
+    """Fiktive Beispieldaten erzeugen (mit typischen Fehlern) und auswerten.
+
+    \b
+    Beispiel:
+      kisi demo --output demo
+    """
+    result = service.demo(out, stichtag)
+    click.echo(f"Demo: {len(result.entries)} Dateien in {out / 'eingang'}, "
+               f"{result.errors} Fehler, {result.warnings} Warnungen. "
+               f"Berichte in {out / 'ausgabe'}.")

@@ -1,0 +1,1 @@
+"""Everything the report writes: CSVs for machines, workbooks for people."""

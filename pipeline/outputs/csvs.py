@@ -1,0 +1,57 @@
+"""The machine-read CSV outputs of contract section 4 (UTF-8, ',', decimal point)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from pipeline.findings import CSV_COLUMNS, Finding
+from pipeline.money import csv_money
+from pipeline.outputs.atomic import write_bytes
+
+EINGAENGE_COLUMNS = ["datei", "sha256", "eingang", "projekt_ags", "projektjahr", "quartal",
+                     "status", "fehler", "warnungen"]
+KENNZAHLEN_COLUMNS = ["projekt_ags", "projektjahr", "quartal", "kennzahl", "wert"]
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """OWASP CSV injection: text starting with a formula trigger gets a leading apostrophe."""
+    return "'" + text if text.startswith(_DANGEROUS) else text
+
+
+def cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return csv_money(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return neutralise(value)
+    return neutralise(str(value))
+
+
+def render(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return buf.getvalue().encode("utf-8")
+
+
+def write_findings(path: Path, findings: Iterable[Finding]) -> None:
+    rows = ([f.as_row()[c] for c in CSV_COLUMNS] for f in findings)
+    write_bytes(path, render(CSV_COLUMNS, rows))
+
+
+def write_intake(path: Path, rows: Iterable[Sequence[object]]) -> None:
+    write_bytes(path, render(EINGAENGE_COLUMNS, rows))
+
+
+def write_figures(path: Path, rows: Iterable[Sequence[object]]) -> None:
+    write_bytes(path, render(KENNZAHLEN_COLUMNS, rows))

@@ -1,0 +1,190 @@
+"""Turn a stored cell into a typed value, coping with what clerks actually type.
+
+Each quirk is handled here and nowhere else: amounts typed as text ("1.234,56 €",
+"1234.56"), dates typed as text ("01.02.2026") or stored as serial numbers, stray spaces,
+formulas with or without a cached value, Excel error values. A problem is returned as a
+code (never raised) and becomes a finding in the rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from pipeline.money import cents
+from pipeline.xlsx.model import RawCell
+
+# Why: Excel's 1900 date system counts 1900-02-29 (a day that never was), so serials are
+# counted from 1899-12-30; the 1904 system starts at 1904-01-01.
+EPOCH_1900 = date(1899, 12, 30)
+EPOCH_1904 = date(1904, 1, 1)
+_DATE_PATTERNS = (
+    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), "dmy"),
+    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2})$"), "dmy2"),
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?$"), "ymd"),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), "dmy"),
+)
+_MICRO = Decimal("0.000001")
+_SPACES = "\u00a0\u202f\u2009 \t"
+_CURRENCY = re.compile(r"(€|eur|euro)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Value:
+    """A typed value with its place. `problem` is a code such as 'type' or 'no_cached'."""
+
+    sheet: str
+    cell: str
+    raw: str
+    value: object = None
+    problem: str | None = None
+    formula: str | None = None
+    note: str | None = None
+
+    @property
+    def is_blank(self) -> bool:
+        return self.raw.strip() == "" and self.formula is None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None and self.value is not None
+
+
+def serial_to_date(serial: Decimal, date1904: bool) -> date | None:
+    if serial < 1 or serial > 2958465:  # 9999-12-31
+        return None
+    return (EPOCH_1904 if date1904 else EPOCH_1900) + timedelta(days=int(serial))
+
+
+def parse_decimal_text(text: str) -> tuple[Decimal | None, bool]:
+    """Parse an amount typed as text. Returns (value, ambiguous_thousands)."""
+    s = _CURRENCY.sub("", text)
+    for ch in _SPACES:
+        s = s.replace(ch, "")
+    s = s.replace("'", "")
+    negative = s.startswith("-") or (s.startswith("(") and s.endswith(")"))
+    s = s.strip("-+()")
+    if not s or not re.fullmatch(r"[\d.,]+", s):
+        return None, False
+    guessed = False
+    if "," in s and "." in s:
+        decimal_sep = "," if s.rfind(",") > s.rfind(".") else "."
+        thousands = "." if decimal_sep == "," else ","
+        s = s.replace(thousands, "").replace(decimal_sep, ".")
+    elif "," in s:
+        s = s.replace(",", "") if s.count(",") > 1 else s.replace(",", ".")
+    elif s.count(".") > 1:
+        s = s.replace(".", "")
+    elif re.fullmatch(r"\d{1,3}\.\d{3}", s):
+        s, guessed = s.replace(".", ""), True  # German thousands: "1.500" means 1500
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        return None, False
+    return (-value if negative else value), guessed
+
+
+def parse_date_text(text: str) -> date | None:
+    s = text.strip()
+    for pattern, order in _DATE_PATTERNS:
+        m = pattern.match(s)
+        if not m:
+            continue
+        a, b, c = (int(g) for g in m.groups()[:3])
+        try:
+            if order == "ymd":
+                return date(a, b, c)
+            year = c + 2000 if order == "dmy2" else c
+            return date(year, b, a)
+        except ValueError:
+            return None
+    return None
+
+
+def _number(cell: RawCell) -> Decimal | None:
+    try:
+        return Decimal(cell.text)
+    except InvalidOperation:
+        return None
+
+
+def coerce(cell: RawCell | None, sheet: str, ref: str, type_: str, date1904: bool) -> Value:
+    """Convert one stored cell to `type_` (text, int, decimal, money, date, choice, yes,
+    email, ags). Blank cells give value None without a problem."""
+    if cell is None or (cell.kind == "" and cell.formula is None):
+        return Value(sheet, ref, "")
+    raw = cell.text
+    if cell.formula is not None and not cell.has_value:
+        return Value(sheet, ref, "=" + cell.formula, problem="no_cached", formula=cell.formula)
+    if cell.kind == "e":
+        return Value(sheet, ref, raw, problem="excel_error", formula=cell.formula)
+    value, problem, note = _convert(cell, type_, date1904)
+    return Value(sheet, ref, raw, value, problem, cell.formula, note)
+
+
+def _convert(cell: RawCell, type_: str, date1904: bool) -> tuple[object, str | None, str | None]:
+    if type_ in ("text", "choice", "yes", "email"):
+        return _as_text(cell), None, None
+    if type_ == "ags":
+        text = _as_text(cell)
+        if cell.kind == "n" and text.isdigit() and len(text) == 7:
+            return "0" + text, None, "leading_zero"
+        return text, None, None
+    if type_ == "date":
+        return _as_date(cell, date1904)
+    if type_ in ("int", "decimal", "money"):
+        return _as_number(cell, type_)
+    raise ValueError(f"unknown field type {type_!r}")
+
+
+def _as_text(cell: RawCell) -> str:
+    if cell.kind == "n":
+        number = _number(cell)
+        if number is not None and number == number.to_integral_value():
+            return str(int(number))
+        return cell.text
+    if cell.kind == "b":
+        return "WAHR" if cell.text in ("1", "true") else "FALSCH"
+    return " ".join(cell.text.split()) if "\n" not in cell.text else cell.text.strip()
+
+
+def _as_date(cell: RawCell, date1904: bool) -> tuple[object, str | None, str | None]:
+    if cell.kind == "n":
+        number = _number(cell)
+        day = serial_to_date(number, date1904) if number is not None else None
+        return (day, None, None) if day else (None, "type", None)
+    if cell.kind == "d":
+        try:
+            return datetime.fromisoformat(cell.text).date(), None, None
+        except ValueError:
+            return None, "type", None
+    if cell.kind == "s":
+        day = parse_date_text(cell.text)
+        return (day, None, "text") if day else (None, "type", None)
+    return None, "type", None
+
+
+def _as_number(cell: RawCell, type_: str) -> tuple[object, str | None, str | None]:
+    note = None
+    if cell.kind == "n":
+        number = _number(cell)
+    elif cell.kind == "s":
+        if not cell.text.strip():
+            return None, None, None
+        number, guessed = parse_decimal_text(cell.text)
+        note = "thousands" if guessed else "text"
+    else:
+        number = None
+    if number is None:
+        return None, "type", None
+    if type_ == "int":
+        if number != number.to_integral_value():
+            return None, "not_int", note
+        return int(number), None, note
+    if type_ == "money":
+        return cents(number), None, note
+    if number.as_tuple().exponent < -6:  # float noise such as 0.30000000000000004
+        number = number.quantize(_MICRO).normalize()
+    return number, None, note

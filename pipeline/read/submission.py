@@ -1,0 +1,190 @@
+"""Map a raw workbook onto the template spec: defined names and tables, never coordinates.
+
+A clerk may insert rows, add table rows or move a block; as long as the defined names and
+table definitions travel with the cells, we find them. What cannot be found is recorded as
+a structure problem for the rules to report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.read.coerce import Value, coerce
+from pipeline.read.refs import a1, parse_cell, parse_range
+from pipeline.spec import TableSpec, TemplateSpec, load_template, template_versions
+from pipeline.xlsx.model import RawWorkbook, TableDef
+
+ID_FIELD = "VORLAGE_ID"
+VERSION_FIELD = "VORLAGE_VERSION"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something structural is missing or broken (kind: see rules/structure.py)."""
+
+    kind: str
+    name: str
+    detail: str = ""
+    sheet: str = ""
+    cell: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    values: dict[str, Value]
+    outside_table: bool = False
+
+
+@dataclass
+class Submission:
+    spec: TemplateSpec | None
+    fields: dict[str, Value] = field(default_factory=dict)
+    tables: dict[str, list[Row]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    version: str = ""
+    template_id: str = ""
+    has_macros: bool = False
+    external_links: int = 0
+
+    def get(self, name: str) -> object:
+        v = self.fields.get(name)
+        return v.value if v is not None and v.problem is None else None
+
+    @property
+    def ags(self) -> str | None:
+        value = self.get("PROJEKT_AGS")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def projektjahr(self) -> int | None:
+        value = self.get("PROJEKTJAHR")
+        return value if isinstance(value, int) else None
+
+    @property
+    def quartal(self) -> int | None:
+        value = self.get("QUARTAL")
+        return value if isinstance(value, int) else None
+
+
+def _named_cell(raw: RawWorkbook, name: str) -> tuple[str, str] | Problem:
+    dn = raw.defined_names.get(name)
+    if dn is None:
+        return Problem("name_missing", name)
+    if dn.sheet is None or dn.ref is None:
+        return Problem("name_broken", name, dn.raw)
+    if dn.sheet not in raw.sheets:
+        return Problem("name_broken", name, dn.raw)
+    first = dn.ref.split(":")[0]
+    if parse_cell(first) is None:
+        return Problem("name_broken", name, dn.raw)
+    return dn.sheet, first.replace("$", "").upper()
+
+
+def _read_named(raw: RawWorkbook, name: str, type_: str) -> Value | Problem:
+    place = _named_cell(raw, name)
+    if isinstance(place, Problem):
+        return place
+    sheet, ref = place
+    row, col = parse_cell(ref)  # type: ignore[misc]
+    return coerce(raw.cells.get(sheet, {}).get((row, col)), sheet, ref, type_, raw.date1904)
+
+
+def detect_version(raw: RawWorkbook) -> tuple[str, str]:
+    """(template id, version) as written in the workbook, '' when absent."""
+    found = []
+    for name in (ID_FIELD, VERSION_FIELD):
+        value = _read_named(raw, name, "text")
+        found.append(value.value or "" if isinstance(value, Value) else "")
+    return str(found[0]), str(found[1])
+
+
+def read_submission(raw: RawWorkbook, max_rows: int,
+                    spec: TemplateSpec | None = None) -> Submission:
+    """Read with the spec of the workbook's own version (or the given spec)."""
+    template_id, version = detect_version(raw)
+    if spec is None and version in template_versions():
+        spec = load_template(version)
+    sub = Submission(spec, version=version, template_id=template_id,
+                     has_macros=raw.has_macros, external_links=raw.external_links)
+    if spec is None:
+        return sub
+    for fs in spec.fields:
+        result = _read_named(raw, fs.name, fs.type)
+        if isinstance(result, Problem):
+            sub.problems.append(result)
+        else:
+            sub.fields[fs.name] = result
+    for ts in spec.tables:
+        _read_table(raw, ts, sub, max_rows)
+    return sub
+
+
+def _read_table(raw: RawWorkbook, ts: TableSpec, sub: Submission, max_rows: int) -> None:
+    table = raw.tables.get(ts.name) or _find_table_ci(raw, ts.name)
+    if table is None:
+        sub.problems.append(Problem("table_missing", ts.name, sheet=ts.sheet))
+        return
+    bounds = parse_range(table.ref)
+    if bounds is None or table.sheet not in raw.cells:
+        sub.problems.append(Problem("table_missing", ts.name, table.ref, sheet=table.sheet))
+        return
+    (top, left), (bottom, _right) = bounds
+    positions = {name: left + i for i, name in enumerate(table.columns)}
+    missing = [c.name for c in ts.columns if c.name not in positions]
+    for name in missing:
+        sub.problems.append(Problem("column_missing", ts.name, name, sheet=table.sheet,
+                                    cell=a1(top, left)))
+    if missing:
+        return
+    first_body = top + table.header_rows
+    last_body = bottom - table.totals_rows
+    cells = raw.cells[table.sheet]
+    rows: list[Row] = []
+    for number in range(first_body, last_body + 1):
+        row = _row(raw, ts, table, positions, number)
+        if row is not None:
+            rows.append(row)
+    rows.extend(_rows_below(raw, ts, table, positions, last_body, cells))
+    if len(rows) > max_rows:
+        sub.problems.append(Problem("too_many_rows", ts.name, str(len(rows)), sheet=table.sheet))
+        rows = rows[:max_rows]
+    sub.tables[ts.name] = rows
+
+
+def _find_table_ci(raw: RawWorkbook, name: str) -> TableDef | None:
+    return next((t for n, t in raw.tables.items() if n.lower() == name.lower()), None)
+
+
+def _row(raw: RawWorkbook, ts: TableSpec, table: TableDef, positions: dict[str, int],
+         number: int, outside: bool = False) -> Row | None:
+    cells = raw.cells[table.sheet]
+    values = {
+        c.name: coerce(cells.get((number, positions[c.name])), table.sheet,
+                       a1(number, positions[c.name]), c.type, raw.date1904)
+        for c in ts.columns
+    }
+    if all(v.is_blank for v in values.values()):
+        return None
+    return Row(number, values, outside)
+
+
+def _rows_below(raw, ts, table, positions, last_body, cells) -> list[Row]:
+    """Rows typed directly under a table that did not grow (LibreOffice does not extend
+    Excel tables): read them until the first empty row, and say so."""
+    rows = []
+    number = last_body + 1
+    while True:
+        row = _row(raw, ts, table, positions, number, outside=True)
+        if row is None or _is_total_row(row):
+            return rows
+        rows.append(row)
+        number += 1
+
+
+def _is_total_row(row: Row) -> bool:
+    """A clerk's own "Summe" line under the table: only formulas and labels, no date."""
+    filled = [v for v in row.values.values() if not v.is_blank]
+    return any(v.formula for v in filled) and all(
+        v.formula or not isinstance(v.value, (int, float)) for v in filled
+    ) and not any(v.formula is None and hasattr(v.value, "year") for v in filled)

@@ -1,0 +1,144 @@
+"""The main job: inbox -> intake -> validate -> select -> aggregate -> outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.aggregate import AppInfo, kennzahlen
+from pipeline.facts import Facts, extract
+from pipeline.findings import Finding, sort_key
+from pipeline.intake import Received, scan
+from pipeline.outputs import csvs
+from pipeline.outputs.ministry import write_ministry_workbook
+from pipeline.periods import Period
+from pipeline.registry import Application, read_registry
+from pipeline.rules import files as file_rules
+from pipeline.rules import run_application_rules
+from pipeline.rules.context import AppContext, SubmissionRef
+from pipeline.select import USED, Entry, decide
+from pipeline.spec import Programme, load_programme, load_template
+from pipeline.validate import Checked, check_bytes
+
+
+class ConfigError(Exception):
+    """The run cannot start (bad registry, unusable folder); German message for the user."""
+
+
+@dataclass
+class ReportResult:
+    entries: list[Entry]
+    findings: list[Finding]
+    figures: pd.DataFrame
+    applications: list[Application]
+    registry_findings: list[Finding] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.schwere.value == "Warnung")
+
+
+def check_received(r: Received, prog: Programme, known: frozenset[str] | None) -> Checked:
+    if r.size > prog.limits.max_file_bytes:
+        checked = Checked(r.datei, r.sha256, readable=False)
+        checked.findings.append(file_rules.UNREADABLE["too_large"].finding(
+            groesse=f"{r.size / 1e6:.1f} MB",
+            grenze=f"{prog.limits.max_file_bytes / 1e6:.0f} MB").at_file(r.datei, r.sha256))
+        return checked
+    return check_bytes(r.path.read_bytes(), r.datei, r.sha256, prog, known)
+
+
+def _app_findings(entries: list[Entry], prog: Programme) -> list[Finding]:
+    by_app: dict[str, list[SubmissionRef]] = {}
+    for e in entries:
+        if e.status == USED:
+            by_app.setdefault(e.key[0], []).append(
+                SubmissionRef(e.received.datei, e.received.sha256, e.period,
+                              e.checked.submission))
+    found = []
+    for ags, refs in sorted(by_app.items()):
+        found.extend(run_application_rules(AppContext(ags, prog, refs)))
+    return found
+
+
+def _apps_for_figures(apps: list[Application], entries: list[Entry],
+                      prog: Programme) -> list[AppInfo]:
+    """Registry applications; without a registry, every AGS seen in a used submission at
+    the programme's maximum approval (documented in docs/decisions.md)."""
+    if apps:
+        return [AppInfo(a.ags, a.bewilligung_eur) for a in sorted(apps, key=lambda a: a.ags)]
+    seen = sorted({e.key[0] for e in entries if e.status == USED})
+    return [AppInfo(ags, prog.money.max_approval) for ags in seen]
+
+
+def run_report(inbox: Path, out_dir: Path, registry: Path | None,
+               stichtag: date | None = None) -> ReportResult:
+    prog = load_programme()
+    spec = load_template()
+    if not inbox.is_dir():
+        raise ConfigError(f"Der Eingangsordner „{inbox}“ existiert nicht.")
+    apps, reg_findings = read_registry(registry, prog) if registry else ([], [])
+    known = frozenset(a.ags for a in apps) if registry else None
+    entries = [Entry(r, check_received(r, prog, known)) for r in scan(inbox)]
+    entries = decide(entries)
+    app_findings = _app_findings(entries, prog)
+    facts: dict[tuple[str, Period], Facts] = {
+        (e.key[0], e.period): extract(e.checked.submission, prog)
+        for e in entries if e.status == USED
+    }
+    infos = _apps_for_figures(apps, entries, prog)
+    figures = kennzahlen(prog, spec, infos, {k: v for k, v in facts.items()
+                                             if k[0] in {i.ags for i in infos}})
+    findings = sorted([f for e in entries for f in e.checked.findings] + app_findings,
+                      key=sort_key) + list(reg_findings)
+    result = ReportResult(entries, findings, figures, apps, list(reg_findings))
+    _write_all(result, out_dir, prog, stichtag or date.today())
+    return result
+
+
+def _counts_per_file(findings: list[Finding]) -> dict[str, tuple[int, int]]:
+    """(errors, warnings) per received file, including cross-quarter warnings."""
+    counts: dict[str, list[int]] = {}
+    for f in findings:
+        c = counts.setdefault(f.datei, [0, 0])
+        if f.is_error:
+            c[0] += 1
+        elif f.schwere.value == "Warnung":
+            c[1] += 1
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def _write_all(result: ReportResult, out_dir: Path, prog: Programme, stichtag: date) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = _counts_per_file(result.findings)
+    intake_rows = []
+    for e in result.entries:
+        key = e.key or ("", None, None)
+        errors, warnings = counts.get(e.received.datei, (0, 0))
+        intake_rows.append([e.received.datei, e.received.sha256,
+                            e.received.eingang.isoformat(), key[0], key[1], key[2],
+                            e.status, errors, warnings])
+    fig_rows = [[r.projekt_ags, _opt_int(r.projektjahr), _opt_int(r.quartal), r.kennzahl,
+                 r.wert] for r in result.figures.itertuples(index=False)]
+    targets = {
+        "befunde.csv": lambda p: csvs.write_findings(p, result.findings),
+        "eingaenge.csv": lambda p: csvs.write_intake(p, intake_rows),
+        "kennzahlen.csv": lambda p: csvs.write_figures(p, fig_rows),
+        "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, result, prog,
+                                                                      stichtag),
+    }
+    for name, write in targets.items():
+        write(out_dir / name)
+        result.outputs.append(out_dir / name)
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)

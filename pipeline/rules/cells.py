@@ -1,0 +1,180 @@
+"""Cell rules: formulas, types, required values, ranges, lengths and list values."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from pipeline.findings import Severity
+from pipeline.rules import rule
+from pipeline.rules.context import Context
+from pipeline.rules.fmt import fmt
+from pipeline.rules.items import items, required
+from pipeline.spec import ColumnSpec, FieldSpec
+
+E, W, H = Severity.ERROR, Severity.WARNING, Severity.NOTE
+BASIS = "Vertrag Abschnitt 2 (Feldtypen)"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+EXPECTED = {
+    "int": "eine ganze Zahl (z. B. 12)",
+    "money": "ein Betrag in Euro (z. B. 1234,56)",
+    "decimal": "eine Zahl (z. B. 0,5)",
+    "date": "ein Datum im Format TT.MM.JJJJ (z. B. 15.01.2026)",
+    "ags": "ein achtstelliger Gemeindeschlüssel (z. B. 06431002)",
+}
+
+
+@rule("FORMEL_OHNE_WERT", E, "Formel ohne gespeicherten Wert",
+      "In {feld} steht die Formel „{formel}“, aber ohne gespeicherten Wert. Bitte tragen Sie "
+      "die Zahl direkt ein (ohne Formel).", "Vorgabe: Werte werden nie aus Formeln berechnet")
+def formula_without_value(ctx: Context):
+    for it in items(ctx):
+        if it.value.problem == "no_cached":
+            yield formula_without_value.rule.at(it.value, feld=it.label, formel=it.value.raw)
+
+
+@rule("FORMEL_WERT", H, "Formel statt Zahl",
+      "In {feld} steht die Formel „={formel}“; verwendet wird ihr gespeicherter Wert {wert}. "
+      "Bitte tragen Sie künftig die Zahl direkt ein.",
+      "Vorgabe: gespeicherter Wert einer Formel nur mit Hinweis")
+def formula_value(ctx: Context):
+    for it in items(ctx):
+        v = it.value
+        if v.formula is not None and v.problem is None and v.value is not None:
+            yield formula_value.rule.at(v, feld=it.label, formel=v.formula, wert=v.value)
+
+
+@rule("EXCEL_FEHLERWERT", E, "Excel-Fehlerwert",
+      "In {feld} steht der Fehlerwert „{gefunden}“. Bitte tragen Sie {erwartet} ein.", BASIS)
+def excel_error(ctx: Context):
+    for it in items(ctx):
+        if it.value.problem == "excel_error":
+            yield excel_error.rule.at(it.value, feld=it.label, gefunden=it.value.raw,
+                                      erwartet=EXPECTED.get(it.spec.type, "einen Wert"))
+
+
+@rule("ZAHL_ALS_TEXT", H, "Zahl oder Datum als Text eingegeben",
+      "In {feld} wurde „{gefunden}“ als Text eingegeben und als {gelesen} gelesen. Bitte "
+      "prüfen Sie den Wert.", "Lesevorgaben (docs/reader.md)")
+def number_as_text(ctx: Context):
+    for it in items(ctx):
+        v = it.value
+        if v.problem is None and v.note in ("text", "thousands") and v.formula is None:
+            yield number_as_text.rule.at(v, feld=it.label, gefunden=v.raw, gelesen=v.value)
+
+
+@rule("TYP", E, "Falscher Datentyp",
+      "In {feld} steht „{gefunden}“; erwartet wird {erwartet}. Bitte korrigieren Sie den Wert.",
+      BASIS)
+def wrong_type(ctx: Context):
+    pattern = re.compile(ctx.prog.ags_pattern)
+    for it in items(ctx):
+        v = it.value
+        if v.problem in ("type", "not_int"):
+            yield wrong_type.rule.at(v, feld=it.label, gefunden=v.raw,
+                                     erwartet=EXPECTED.get(it.spec.type, "ein gültiger Wert"))
+        elif it.spec.type == "ags" and v.ok and not pattern.match(str(v.value)):
+            yield wrong_type.rule.at(v, feld=it.label, gefunden=v.raw, erwartet=EXPECTED["ags"])
+
+
+@rule("PFLICHTFELD", E, "Pflichtangabe fehlt",
+      "{feld} ist leer. Bitte tragen Sie einen Wert ein{hinweis}.", BASIS)
+def missing(ctx: Context):
+    for it in items(ctx):
+        spec = it.spec
+        if it.value.is_blank and required(it, ctx) and spec.type != "yes":
+            if isinstance(spec, FieldSpec) and spec.required_in_quarters and not spec.required:
+                continue  # reported by SACHBERICHT_Q4
+            hint = " (0, wenn es keine gab)" if spec.type == "int" else ""
+            yield missing.rule.at(it.value, feld=it.label, hinweis=hint)
+
+
+@rule("SACHBERICHT_Q4", E, "Sachbericht im 4. Quartal fehlt",
+      "{feld} ist leer. Im 4. Quartal gehört der Sachbericht zum Zwischennachweis; bitte "
+      "beschreiben Sie das Projektjahr auf dem Blatt „Sachbericht“.",
+      "Kooperations- und Weiterleitungsvertrag: jährlicher Sachbericht")
+def narrative(ctx: Context):
+    for it in items(ctx):
+        spec = it.spec
+        if (isinstance(spec, FieldSpec) and spec.required_in_quarters and not spec.required
+                and it.value.is_blank and spec.is_required(ctx.sub.quartal)):
+            yield narrative.rule.at(it.value, feld=it.label)
+
+
+@rule("ERKLAERUNG", E, "Erklärung nicht abgegeben",
+      "Die Erklärung {feld} ist nicht abgegeben (gefunden: „{gefunden}“). Bitte tragen Sie "
+      "„ja“ ein, wenn die Angaben richtig und vollständig sind.",
+      "Kooperations- und Weiterleitungsvertrag")
+def declaration(ctx: Context):
+    for it in items(ctx):
+        if it.spec.type == "yes" and str(it.value.value or "").strip().lower() != "ja":
+            yield declaration.rule.at(it.value, feld=it.label, gefunden=it.value.raw)
+
+
+def _bounds_text(spec: FieldSpec | ColumnSpec) -> str:
+    low, high = spec.min, spec.max
+    if low is not None and high is not None:
+        if spec.min_exclusive:
+            return f"größer als {fmt(low)} und höchstens {fmt(high)}"
+        return f"von {fmt(low)} bis {fmt(high)}"
+    if low is not None:
+        return f"größer als {fmt(low)}" if spec.min_exclusive else f"mindestens {fmt(low)}"
+    return f"höchstens {fmt(high)}"
+
+
+def _outside(spec: FieldSpec | ColumnSpec, value: Decimal) -> bool:
+    if spec.min is not None and (value < spec.min or (spec.min_exclusive and value == spec.min)):
+        return True
+    return spec.max is not None and value > spec.max
+
+
+@rule("BEREICH", E, "Wert außerhalb des erlaubten Bereichs",
+      "In {feld} steht {gefunden}; erlaubt ist {bereich}. Bitte korrigieren Sie den Wert.",
+      BASIS)
+def out_of_range(ctx: Context):
+    for it in items(ctx):
+        v, spec = it.value, it.spec
+        if v.ok and isinstance(v.value, (int, Decimal)) and (spec.min is not None
+                                                            or spec.max is not None):
+            if _outside(spec, Decimal(v.value)):
+                yield out_of_range.rule.at(v, feld=it.label, gefunden=v.value,
+                                           bereich=_bounds_text(spec))
+
+
+@rule("TEXT_ZU_LANG", E, "Text zu lang",
+      "{feld} enthält {laenge} Zeichen; erlaubt sind höchstens {grenze}. Bitte kürzen Sie "
+      "den Text.", BASIS)
+def too_long(ctx: Context):
+    for it in items(ctx):
+        v, limit = it.value, it.spec.max_length
+        if limit and isinstance(v.value, str) and len(v.value) > limit:
+            yield too_long.rule.finding(v.sheet, v.cell, v.raw[:50], feld=it.label,
+                                        laenge=len(v.value), grenze=limit)
+
+
+@rule("LISTE", E, "Wert nicht in der Auswahlliste",
+      "In {feld} steht „{gefunden}“; erlaubt ist einer dieser Werte: {erlaubt}. Bitte wählen "
+      "Sie einen Wert aus der Liste.", BASIS)
+def not_in_list(ctx: Context):
+    for it in items(ctx):
+        v, choices = it.value, it.spec.choices
+        if choices and v.ok and canonical_choice(str(v.value), choices) is None:
+            yield not_in_list.rule.at(v, feld=it.label, gefunden=v.raw,
+                                      erlaubt=", ".join(choices))
+
+
+def canonical_choice(text: str, choices: tuple[str, ...]) -> str | None:
+    """The list value meant by `text`, ignoring case and extra spaces."""
+    wanted = " ".join(text.split()).casefold()
+    return next((c for c in choices if c.casefold() == wanted), None)
+
+
+@rule("EMAIL_FORMAT", W, "E-Mail-Adresse unvollständig",
+      "{feld}: „{gefunden}“ sieht nicht wie eine E-Mail-Adresse aus (erwartet z. B. "
+      "vorname.nachname@kommune.de). Bitte prüfen Sie die Angabe.", BASIS)
+def email_format(ctx: Context):
+    for it in items(ctx):
+        v = it.value
+        if it.spec.type == "email" and v.ok and not EMAIL.match(str(v.value)):
+            yield email_format.rule.at(v, feld=it.label, gefunden=v.raw)

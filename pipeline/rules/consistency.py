@@ -1,0 +1,144 @@
+"""Consistency inside one workbook: sums, "of which" limits, dates in the quarter, duplicates."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from pipeline.findings import Severity
+from pipeline.periods import german_date, period_of
+from pipeline.rules import rule
+from pipeline.rules.context import Context
+from pipeline.rules.items import field_label
+
+E, W, H = Severity.ERROR, Severity.WARNING, Severity.NOTE
+BASIS = "Vertrag Abschnitt 2"
+
+
+def _ints(ctx: Context, *names: str) -> list[int] | None:
+    values = [ctx.sub.get(n) for n in names]
+    return values if all(isinstance(v, int) for v in values) else None  # type: ignore
+
+
+@rule("SUMME", E, "Aufschlüsselung passt nicht zur Summe",
+      "Die Aufschlüsselung nach {merkmal} ergibt {summe} ({teile}), bei {feld} stehen aber "
+      "{gesamt}. Bitte gleichen Sie die Zahlen an; jede neue teilnehmende Person wird in "
+      "jeder Aufschlüsselung genau einmal gezählt.", BASIS)
+def breakdown_sums(ctx: Context):
+    for check in ctx.spec.sums:
+        values = _ints(ctx, check.total, *check.parts)
+        if values is None:
+            continue
+        total, parts = values[0], values[1:]
+        if sum(parts) != total:
+            fs = ctx.spec.field(check.total)
+            detail = " + ".join(f"{ctx.spec.field(p).label} {v}"
+                                for p, v in zip(check.parts, parts, strict=True))
+            yield breakdown_sums.rule.at(ctx.sub.fields[check.total], merkmal=check.label,
+                                         summe=sum(parts), teile=detail,
+                                         feld=field_label(fs), gesamt=total)
+
+
+@rule("DAVON", E, "„Davon“-Angabe zu groß",
+      "{klein} ist {wert_klein}, das ist mehr als {gross} ({wert_gross}). Bitte korrigieren "
+      "Sie eine der beiden Zahlen.", BASIS)
+def of_which(ctx: Context):
+    for c in ctx.spec.comparisons:
+        values = _ints(ctx, c.small, c.large)
+        if values and values[0] > values[1]:
+            yield of_which.rule.at(ctx.sub.fields[c.at],
+                                   klein=field_label(ctx.spec.field(c.small)),
+                                   wert_klein=values[0], wert_gross=values[1],
+                                   gross=field_label(ctx.spec.field(c.large)))
+
+
+@rule("ZEILE_VERGLEICH", E, "Werte einer Zeile passen nicht zusammen",
+      "In Zeile {zeile} der Tabelle {tabelle} ist „{klein}“ ({wert_klein}) {relation} "
+      "„{gross}“ ({wert_gross}). {tipp}", BASIS)
+def row_comparisons(ctx: Context):
+    for ts in ctx.spec.tables:
+        for c in ts.row_comparisons:
+            for row in ctx.sub.tables.get(ts.name, []):
+                small, large = row.values[c.small], row.values[c.large]
+                if small.ok and large.ok and small.value > large.value:
+                    is_date = isinstance(small.value, date)
+                    yield row_comparisons.rule.at(
+                        row.values[c.at], zeile=row.number, tabelle=ts.name, klein=c.small,
+                        gross=c.large, wert_klein=small.value, wert_gross=large.value,
+                        relation="später als" if is_date else "größer als",
+                        tipp="Ein Beleg kann nicht nach seiner Zahlung datiert sein; bitte "
+                             "prüfen Sie beide Daten." if is_date else
+                             "Bitte korrigieren Sie eine der beiden Zahlen.")
+
+
+@rule("DATUM_QUARTAL", E, "Datum außerhalb des Quartals",
+      "„{spalte}“ {datum} in Zeile {zeile} liegt {lage} des Berichtsquartals "
+      "({von}–{bis}). {tipp}", "Vertrag Abschnitt 2; Förderaufruf: Zahlungsdatum entscheidet")
+def dates_in_quarter(ctx: Context):
+    bounds = ctx.quarter_bounds()
+    if bounds is None:
+        return
+    start, end = bounds
+    for ts in ctx.spec.tables:
+        for col in (c for c in ts.columns if c.in_quarter):
+            for row in ctx.sub.tables.get(ts.name, []):
+                v = row.values[col.name]
+                if not v.ok or start <= v.value <= end:
+                    continue
+                yield dates_in_quarter.rule.at(
+                    v, spalte=col.name, datum=v.value, zeile=row.number,
+                    lage="vor dem Beginn" if v.value < start else "nach dem Ende",
+                    von=start, bis=end, tipp=_where_it_belongs(ctx, v.value))
+
+
+def _where_it_belongs(ctx: Context, day: date) -> str:
+    period = period_of(ctx.prog, day)
+    if period is None:
+        return (f"Es liegt außerhalb des Projektzeitraums ({german_date(ctx.prog.start)}–"
+                f"{german_date(ctx.prog.end)}) und ist nicht förderfähig; bitte prüfen Sie "
+                "das Datum.")
+    return (f"Es gehört in den Bericht für {period.label}; bitte tragen Sie die Zeile dort "
+            "ein oder korrigieren Sie das Datum.")
+
+
+@rule("MONAT_ERSTER", W, "Monat nicht als Monatserster angegeben",
+      "„{spalte}“ in Zeile {zeile} ist {datum}; erwartet wird der Monatserste ({erster}). "
+      "Gelesen wird der Monat {monat}. Bitte tragen Sie den Monatsersten ein.", BASIS)
+def first_of_month(ctx: Context):
+    for ts in ctx.spec.tables:
+        for col in (c for c in ts.columns if c.first_of_month):
+            for row in ctx.sub.tables.get(ts.name, []):
+                v = row.values[col.name]
+                if v.ok and v.value.day != 1:
+                    yield first_of_month.rule.at(v, spalte=col.name, zeile=row.number,
+                                                 datum=v.value, erster=v.value.replace(day=1),
+                                                 monat=v.value.strftime("%m/%Y"))
+
+
+@rule("WERT_DOPPELT", E, "Wert doppelt in der Tabelle",
+      "„{spalte}“ „{wert}“ steht in Zeile {zeile} und schon in Zeile {erste}. Jede "
+      "{spalte} darf nur einmal vorkommen; bitte korrigieren oder löschen Sie die doppelte "
+      "Zeile.", "Vertrag Abschnitt 2 (Belegnummer eindeutig)")
+def unique_in_workbook(ctx: Context):
+    for ts in ctx.spec.tables:
+        for name in ts.unique:
+            first_row: dict[str, int] = {}
+            for row in ctx.sub.tables.get(ts.name, []):
+                v = row.values[name]
+                if not v.ok:
+                    continue
+                key = str(v.value).strip().casefold()
+                if key in first_row:
+                    yield unique_in_workbook.rule.at(v, spalte=name, wert=v.value,
+                                                     zeile=row.number, erste=first_row[key])
+                else:
+                    first_row[key] = row.number
+
+
+def group_rows(ctx: Context, table: str, key: str) -> dict[object, list]:
+    groups: dict[object, list] = defaultdict(list)
+    for row in ctx.sub.tables.get(table, []):
+        v = row.values[key]
+        if v.ok:
+            groups[v.value].append(row)
+    return groups

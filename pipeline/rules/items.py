@@ -1,0 +1,42 @@
+"""Walk every read value of a submission together with its spec entry and a German label."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pipeline.read.coerce import Value
+from pipeline.rules.context import Context
+from pipeline.spec import ColumnSpec, FieldSpec
+
+
+@dataclass(frozen=True)
+class Item:
+    spec: FieldSpec | ColumnSpec
+    value: Value
+    label: str
+
+
+def field_label(fs: FieldSpec) -> str:
+    return f"„{fs.label}“ ({fs.name})"
+
+
+def column_label(col: ColumnSpec, row_number: int) -> str:
+    return f"„{col.name}“ in Zeile {row_number} der Tabelle {col.table}"
+
+
+def items(ctx: Context) -> Iterator[Item]:
+    for fs in ctx.spec.fields:
+        v = ctx.sub.fields.get(fs.name)
+        if v is not None:
+            yield Item(fs, v, field_label(fs))
+    for ts in ctx.spec.tables:
+        for row in ctx.sub.tables.get(ts.name, []):
+            for col in ts.columns:
+                yield Item(col, row.values[col.name], column_label(col, row.number))
+
+
+def required(item: Item, ctx: Context) -> bool:
+    if isinstance(item.spec, FieldSpec):
+        return item.spec.is_required(ctx.sub.quartal)
+    return item.spec.required

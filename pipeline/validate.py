@@ -1,0 +1,116 @@
+"""Check one file: read it defensively, map it onto the template, run every rule.
+
+Never raises for bad input: an unreadable file yields a file-level finding and
+`readable=False` (status `abgelehnt`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pipeline.findings import Finding, sort_key
+from pipeline.read.submission import Submission, read_submission
+from pipeline.rules import files as file_rules
+from pipeline.rules import run_submission_rules
+from pipeline.rules.context import Context
+from pipeline.rules.structure import TEMPLATE_ID, TEMPLATE_VERSION
+from pipeline.spec import Programme, load_template, template_versions
+from pipeline.xlsx import XlsxError, read_xlsx
+
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xltx", ".xltm"}
+
+
+@dataclass
+class Checked:
+    datei: str
+    sha256: str
+    submission: Submission | None = None
+    findings: list[Finding] = field(default_factory=list)
+    readable: bool = True
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.schwere.value == "Warnung")
+
+
+def _sniff(data: bytes) -> str:
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"%pdf"):
+        return "ein PDF-Dokument"
+    if head.startswith((b"<html", b"<!doctype html")) or b"<table" in head:
+        return "eine HTML-Datei"
+    if head.startswith(b"<?xml"):
+        return "eine XML-Datei (z. B. „XML-Tabelle 2003“)"
+    if b";" in head or b"," in head or b"\t" in head:
+        return "eine Text- oder CSV-Datei"
+    return "eine Datei in einem unbekannten Format"
+
+
+def _unreadable(err: XlsxError, name: str, data: bytes, prog: Programme) -> Finding:
+    suffix = Path(name).suffix.lower()
+    if err.code == "not_zip" and suffix not in SPREADSHEET_SUFFIXES:
+        return file_rules.NOT_EXCEL_NAME.finding(name=Path(name).name)
+    rule = file_rules.UNREADABLE.get(err.code, file_rules.UNREADABLE["corrupt"])
+    return rule.finding(art=_sniff(data), detail=err.detail or err.code,
+                        groesse=f"{len(data) / 1e6:.1f} MB",
+                        grenze=f"{prog.limits.max_file_bytes / 1e6:.0f} MB")
+
+
+def check_bytes(data: bytes, datei: str, sha256: str, prog: Programme,
+                known_ags: frozenset[str] | None = None) -> Checked:
+    checked = Checked(datei, sha256)
+    try:
+        raw = read_xlsx(data, prog.limits)
+    except XlsxError as err:
+        checked.readable = False
+        checked.findings.append(_unreadable(err, datei, data, prog))
+        return _located(checked)
+    sub = read_submission(raw, prog.limits.max_table_rows)
+    checked.submission = sub
+    found = checked.findings
+    if raw.has_macros:
+        found.append(file_rules.MACROS.finding())
+    if raw.external_links:
+        found.append(file_rules.EXTERNAL.finding(anzahl=raw.external_links))
+    newest = load_template()
+    if sub.spec is None:
+        if not sub.template_id and not sub.version and not _has_any_table(raw, newest):
+            checked.readable = False
+            found.append(file_rules.FOREIGN.finding())
+            return _located(checked)
+        if sub.version:
+            checked.readable = False
+            found.append(TEMPLATE_VERSION.finding(
+                "", "", sub.version, gefunden=sub.version,
+                bekannt=", ".join(template_versions()), aktuell=newest.version))
+            return _located(checked)
+        # Template names damaged: read with the newest spec to say what else is wrong.
+        sub = read_submission(raw, prog.limits.max_table_rows, spec=newest)
+        checked.submission = sub
+    if sub.template_id != sub.spec.id:
+        found.append(TEMPLATE_ID.finding(gefunden=sub.template_id, erwartet=sub.spec.id))
+    found.extend(run_submission_rules(Context(sub, sub.spec, prog, known_ags)))
+    return _located(checked)
+
+
+def _has_any_table(raw, spec) -> bool:
+    names = {n.lower() for n in raw.tables}
+    return any(t.name.lower() in names for t in spec.tables)
+
+
+def _located(checked: Checked) -> Checked:
+    sub = checked.submission
+    ags = (sub.ags or "") if sub else ""
+    pj = sub.projektjahr if sub else None
+    q = sub.quartal if sub else None
+    checked.findings = sorted(
+        (replace(f, datei=checked.datei, sha256=checked.sha256, projekt_ags=ags,
+                 projektjahr=pj, quartal=q) for f in checked.findings),
+        key=sort_key,
+    )
+    return checked

@@ -1,0 +1,108 @@
+"""The OPC package: part lookup, relationships and safe streamed XML parsing."""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from dataclasses import dataclass
+from urllib.parse import unquote
+from xml.parsers import expat
+
+from pipeline.spec import Limits
+from pipeline.xlsx.model import XlsxError
+from pipeline.xlsx.safezip import member_chunks
+
+Parser = expat.XMLParserType
+
+
+@dataclass(frozen=True)
+class Relationship:
+    id: str
+    kind: str  # last segment of the Type URI, e.g. 'worksheet', 'officeDocument'
+    target: str  # resolved part name, e.g. 'xl/worksheets/sheet1.xml'
+
+
+class LocalNames(dict[str, str]):
+    """Maps expat's 'namespace-uri local' names to the local part, memoised, so Strict OOXML,
+    transitional and prefixed (x:c) files all match the same element names."""
+
+    def __missing__(self, name: str) -> str:
+        local = self[name] = name.rpartition(" ")[2]
+        return local
+
+
+def _refuse_dtd(*_args: object) -> None:
+    raise XlsxError("dtd", "document type declarations are not allowed")
+
+
+def _refuse_entity(*_args: object) -> None:
+    raise XlsxError("dtd", "entity declarations are not allowed")
+
+
+def new_parser() -> Parser:
+    """An expat parser that refuses DTDs and entities, with namespace-split names."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_entity
+    parser.ExternalEntityRefHandler = _refuse_entity
+    parser.buffer_text = True
+    parser.buffer_size = 64 * 1024
+    return parser
+
+
+class Package:
+    """Case-insensitive access to the parts of an opened zip, parsed under `limits`."""
+
+    def __init__(self, zf: zipfile.ZipFile, limits: Limits) -> None:
+        self.limits = limits
+        self._zf = zf
+        self._infos = {info.filename.lower(): info for info in zf.infolist()}
+
+    def has(self, part: str) -> bool:
+        return part.lower() in self._infos
+
+    def names(self) -> list[str]:
+        return [info.filename for info in self._infos.values()]
+
+    def parse(self, part: str, parser: Parser) -> None:
+        """Stream `part` through `parser`; handlers may raise XlsxError to stop."""
+        info = self._infos.get(part.lower())
+        if info is None:
+            raise XlsxError("corrupt", f"missing part {part}")
+        try:
+            for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise XlsxError("bad_xml", f"{part}: {exc}") from None
+        except ValueError as exc:  # e.g. a non-numeric index attribute
+            raise XlsxError("bad_xml", f"{part}: {exc}") from None
+
+    def rels(self, part: str) -> list[Relationship]:
+        """The relationships of `part` ('' for the package), internal targets only."""
+        folder, base = posixpath.split(part)
+        rels_part = posixpath.join(folder, "_rels", f"{base}.rels")
+        if not self.has(rels_part):
+            return []
+        found: list[Relationship] = []
+        tags = LocalNames()
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            if tags[name] == "Relationship" and attrs.get("TargetMode") != "External":
+                kind = attrs.get("Type", "").rpartition("/")[2]
+                target = resolve(folder, attrs.get("Target", ""))
+                found.append(Relationship(attrs.get("Id", ""), kind, target))
+
+        parser = new_parser()
+        parser.StartElementHandler = start
+        self.parse(rels_part, parser)
+        return found
+
+
+def resolve(folder: str, target: str) -> str:
+    """Part name of a relationship target, relative to `folder` or absolute ('/xl/...')."""
+    target = unquote(target)
+    if target.startswith("/"):
+        return posixpath.normpath(target).lstrip("/")
+    return posixpath.normpath(posixpath.join(folder, target)).lstrip("/")

@@ -1,0 +1,162 @@
+"""Parsers for the small workbook-level parts: workbook, styles, shared strings, tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.xlsx.model import DefinedName, TableDef, XlsxError
+from pipeline.xlsx.package import LocalNames, Package, new_parser
+from pipeline.xlsx.refs import (
+    BUILTIN_DATE_FORMATS,
+    decode_xstring,
+    is_date_format,
+    parse_defined_name,
+)
+
+
+@dataclass
+class WorkbookPart:
+    sheets: list[tuple[str, str]] = field(default_factory=list)  # (name, relationship id)
+    date1904: bool = False
+    defined_names: dict[str, DefinedName] = field(default_factory=dict)
+
+
+def _rel_id(attrs: dict[str, str]) -> str:
+    # r:id arrives as '<relationships namespace> id'; the namespace differs in Strict files.
+    return next((value for key, value in attrs.items() if key.endswith(" id")), "")
+
+
+def read_workbook(pkg: Package, part: str) -> WorkbookPart:
+    result = WorkbookPart()
+    tags = LocalNames()
+    roots: list[str] = []
+    pending: list[tuple[str, bool]] = []  # (name, workbook-scoped) of the open definedName
+    text: list[str] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = tags[name]
+        if not roots:
+            roots.append(tag)
+        if tag == "sheet":
+            result.sheets.append((attrs.get("name", ""), _rel_id(attrs)))
+        elif tag == "workbookPr":
+            result.date1904 = attrs.get("date1904", "").lower() in ("1", "true")
+        elif tag == "definedName":
+            text.clear()
+            pending.append((attrs.get("name", ""), "localSheetId" not in attrs))
+
+    def chars(data: str) -> None:
+        if pending:
+            text.append(data)
+
+    def end(name: str) -> None:
+        if tags[name] == "definedName" and pending:
+            defined, workbook_scoped = pending.pop()
+            if workbook_scoped and not defined.startswith("_xlnm."):
+                result.defined_names[defined] = parse_defined_name(defined, "".join(text))
+
+    parser = new_parser()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    pkg.parse(part, parser)
+    if roots != ["workbook"]:
+        raise XlsxError("not_workbook", f"{part} is a {roots[0] if roots else 'empty'} part")
+    return result
+
+
+def read_date_styles(pkg: Package, part: str) -> frozenset[str]:
+    """The cell style indexes (as the strings found in s="…") whose number format is a date."""
+    tags = LocalNames()
+    custom: dict[int, str] = {}
+    xf_formats: list[int] = []
+    # <xf> also occurs in <cellStyleXfs> and <numFmt> in <dxfs>: only the top-level lists count.
+    section = [""]
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = tags[name]
+        if tag in ("cellXfs", "numFmts"):
+            section[0] = tag
+        elif tag == "xf" and section[0] == "cellXfs":
+            xf_formats.append(int(attrs.get("numFmtId", "0")))
+        elif tag == "numFmt" and section[0] == "numFmts":
+            custom[int(attrs.get("numFmtId", "0"))] = attrs.get("formatCode", "")
+
+    def end(name: str) -> None:
+        if tags[name] in ("cellXfs", "numFmts"):
+            section[0] = ""
+
+    parser = new_parser()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    pkg.parse(part, parser)
+    dates = {
+        fmt: is_date_format(custom[fmt]) if fmt in custom else fmt in BUILTIN_DATE_FORMATS
+        for fmt in set(xf_formats)
+    }
+    return frozenset(str(index) for index, fmt in enumerate(xf_formats) if dates[fmt])
+
+
+def read_shared_strings(pkg: Package, part: str) -> list[str]:
+    """Shared strings; rich text is the concatenation of its runs, phonetic runs dropped."""
+    strings: list[str] = []
+    text: list[str] = []
+    tags = LocalNames()
+    state = {"in_t": False, "phonetic": 0}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = tags[name]
+        if tag == "si":
+            text.clear()
+        elif tag == "t":
+            state["in_t"] = not state["phonetic"]
+        elif tag == "rPh":
+            state["phonetic"] += 1
+
+    def end(name: str) -> None:
+        tag = tags[name]
+        if tag == "t":
+            state["in_t"] = False
+        elif tag == "si":
+            strings.append(decode_xstring("".join(text)))
+        elif tag == "rPh":
+            state["phonetic"] -= 1
+
+    def chars(data: str) -> None:
+        if state["in_t"]:
+            text.append(data)
+
+    parser = new_parser()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    pkg.parse(part, parser)
+    return strings
+
+
+def read_table(pkg: Package, part: str, sheet: str) -> TableDef:
+    tags = LocalNames()
+    head: dict[str, str] = {}
+    columns: list[str] = []
+    counts: list[int] = []  # header rows, totals rows; converted while parsing for bad_xml
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = tags[name]
+        if tag == "table" and not head:
+            head.update(attrs)
+            counts.append(int(attrs.get("headerRowCount", "1")))
+            counts.append(int(attrs.get("totalsRowCount", "0")))
+        elif tag == "tableColumn":
+            columns.append(decode_xstring(attrs.get("name", "")))
+
+    parser = new_parser()
+    parser.StartElementHandler = start
+    pkg.parse(part, parser)
+    return TableDef(
+        name=head.get("displayName") or head.get("name", ""),
+        sheet=sheet,
+        ref=head.get("ref", "").replace("$", "").upper(),
+        columns=tuple(columns),
+        header_rows=counts[0] if counts else 1,
+        totals_rows=counts[1] if counts else 0,
+    )

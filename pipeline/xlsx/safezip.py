@@ -1,0 +1,121 @@
+"""Open an uploaded file as a zip only after checking what it is and how big it claims to be.
+
+Everything here runs before any XML is parsed, so a hostile upload is refused by looking at
+bytes and zip metadata alone; inflation is then capped while streaming.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipeline.spec import Limits
+from pipeline.xlsx.model import XlsxError
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+CHUNK = 64 * 1024
+_RATIO_FLOOR = 1024 * 1024  # small members may compress well without being bombs
+_ENCRYPTION_STREAMS = ("EncryptionInfo", "EncryptedPackage")
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,  # encrypted members ("password required")
+    NotImplementedError,  # unsupported compression methods
+    ValueError,
+)
+
+
+def load_bytes(source: Path | str | bytes | bytearray | memoryview, limits: Limits) -> bytes:
+    """The file's bytes, refusing empty and oversized files before reading them whole."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    else:
+        path = Path(source)
+        _check_size(path.stat().st_size, limits)
+        data = path.read_bytes()
+    _check_size(len(data), limits)
+    return data
+
+
+def _check_size(size: int, limits: Limits) -> None:
+    if size == 0:
+        raise XlsxError("empty")
+    if size > limits.max_file_bytes:
+        raise XlsxError("too_large", f"{size} bytes > {limits.max_file_bytes}")
+
+
+def open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
+    """A ZipFile over `data` whose declared sizes have been checked against `limits`."""
+    if data.startswith(OLE_MAGIC):
+        raise XlsxError("encrypted" if ole_is_encrypted(data) else "xls")
+    if not data.startswith(b"PK"):
+        raise XlsxError("not_zip")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except _ZIP_ERRORS as exc:
+        raise XlsxError("corrupt", str(exc)) from None
+    try:
+        check_members(zf.infolist(), limits)
+    except XlsxError:
+        zf.close()
+        raise
+    return zf
+
+
+def ole_is_encrypted(data: bytes) -> bool:
+    """True when an OLE2 container has an encryption stream, i.e. is a password-protected
+    OOXML file rather than a BIFF .xls.
+
+    OLE sectors are 512 or 4096 bytes and directory entries 128 bytes, so every entry starts
+    at a multiple of 128; requiring that alignment, the name-length field and the stream type
+    keeps a matching string inside some stream's data from counting.
+    """
+    for name in _ENCRYPTION_STREAMS:
+        needle = (name + "\0").encode("utf-16-le")
+        pos = data.find(needle, 512)
+        while pos != -1:
+            entry = data[pos : pos + 128]
+            if (
+                pos % 128 == 0
+                and len(entry) == 128
+                and int.from_bytes(entry[64:66], "little") == len(needle)
+                and entry[66] == 2
+            ):
+                return True
+            pos = data.find(needle, pos + 1)
+    return False
+
+
+def check_members(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    if len(infos) > limits.max_members:
+        raise XlsxError("too_many_members", f"{len(infos)} > {limits.max_members}")
+    total = 0
+    for info in infos:
+        size = info.file_size
+        if size > limits.max_member_bytes:
+            raise XlsxError("zip_bomb", f"{info.filename}: declares {size} bytes")
+        if size > _RATIO_FLOOR and size > limits.max_ratio * max(info.compress_size, 1):
+            raise XlsxError("zip_bomb", f"{info.filename}: ratio {size}/{info.compress_size}")
+        total += size
+    if total > limits.max_total_bytes:
+        raise XlsxError("zip_bomb", f"declares {total} bytes in total")
+
+
+def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> Iterator[bytes]:
+    """Inflate one member in chunks, counting real bytes: declared sizes can lie."""
+    seen = 0
+    try:
+        with zf.open(info) as stream:
+            while chunk := stream.read(CHUNK):
+                seen += len(chunk)
+                if seen > max_bytes:
+                    raise XlsxError("zip_bomb", f"{info.filename}: inflates past {max_bytes}")
+                yield chunk
+    except _ZIP_ERRORS as exc:
+        raise XlsxError("corrupt", f"{info.filename}: {exc}") from None

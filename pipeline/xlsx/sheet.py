@@ -1,0 +1,184 @@
+"""Stream one worksheet's XML into RawCells.
+
+This is the hot path (a few Python calls per cell on top of expat): handlers are closures
+over local state, a reference like 'C7' is split with str.rstrip and its column memoised, and
+its row digits are compared with the enclosing <row r="7"> instead of being converted again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.xlsx.model import RawCell, XlsxError
+from pipeline.xlsx.package import LocalNames, Package, new_parser
+from pipeline.xlsx.refs import (
+    DIGITS,
+    MAX_COL,
+    MAX_ROW,
+    column_letters,
+    column_number,
+    decode_xstring,
+)
+from pipeline.xlsx.refs import row_number as checked_row
+
+_KINDS = {"n": "n", "s": "s", "str": "s", "inlineStr": "s", "b": "b", "e": "e", "d": "d"}
+_new = object.__new__
+_set = object.__setattr__
+
+
+def make_cell(
+    ref: str, row: int, col: int, kind: str, text: str, formula: str | None, has: bool, date: bool
+) -> RawCell:
+    """RawCell(...) without the frozen dataclass __init__, which costs twice as much as the
+    rest of a cell's handling; tests check both build equal objects."""
+    cell = _new(RawCell)
+    _set(cell, "__dict__", {
+        "ref": ref, "row": row, "col": col, "kind": kind, "text": text,
+        "formula": formula, "has_value": has, "date_style": date,
+    })  # fmt: skip
+    return cell
+
+
+@dataclass
+class SheetContext:
+    shared: list[str]
+    date_styles: frozenset[str]  # values of s="…" whose number format is a date
+    cells_left: int  # workbook-wide budget of <c> elements
+
+
+@dataclass
+class SheetData:
+    cells: dict[tuple[int, int], RawCell] = field(default_factory=dict)
+    merged: list[str] = field(default_factory=list)
+
+
+def _bad(part: str, what: str) -> XlsxError:
+    return XlsxError("bad_xml", f"{part}: {what}")
+
+
+def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
+    out = SheetData()
+    cells, shared, date_styles = out.cells, ctx.shared, ctx.date_styles
+    tags = LocalNames()
+    columns: dict[str, tuple[int, bool]] = {}  # letters as written -> (number, canonical)
+    text: list[str] = []
+    pieces: list[str] = []  # <t> runs of the current inline string
+    row = col = 0
+    row_text: str | None = None  # digits of `row` as written, when canonical
+    left = ctx.cells_left
+    ref = kind = style = value = formula = inline = None
+    in_inline = False
+    clear, join, new, set_dict = text.clear, "".join, object.__new__, object.__setattr__
+    phonetic = 0
+
+    def column(letters: str) -> tuple[int, bool]:
+        try:
+            hit = columns[letters] = (column_number(letters), letters.isupper())
+        except ValueError:
+            raise _bad(part, f"bad cell reference {letters!r}") from None
+        return hit
+
+    def row_of(digits: str) -> tuple[int, str | None]:
+        try:
+            number = checked_row(digits)
+        except ValueError:
+            raise _bad(part, f"bad row number {digits!r}") from None
+        return number, (digits if digits[0] != "0" else None)
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal row, col, row_text, left, ref, kind, style, value, formula, inline
+        nonlocal in_inline, phonetic
+        clear()  # <v>, <f> and <t> hold only text: what follows their start tag is theirs
+        tag = tags[name]
+        if tag == "c":
+            left -= 1
+            if left < 0:
+                raise XlsxError("too_many_cells", f"{part}: more cells than allowed")
+            ref = attrs.get("r")
+            if ref:
+                letters = ref.rstrip(DIGITS)
+                col, canonical = columns.get(letters) or column(letters)
+                digits = ref[len(letters) :]
+                if digits != row_text:
+                    row, row_text = row_of(digits)
+                if not canonical or row_text is None:
+                    ref = None
+            else:
+                col += 1
+            kind = attrs.get("t")
+            style = attrs.get("s")
+            value = formula = inline = None
+        elif tag == "v":
+            pass
+        elif tag == "row":
+            digits = attrs.get("r")
+            row, row_text = row_of(digits) if digits else (row + 1, None)
+            col = 0
+        elif tag == "is":
+            in_inline = True
+            pieces.clear()
+        elif tag == "rPh":
+            phonetic += 1
+        elif tag == "mergeCell":
+            out.merged.append(attrs.get("ref", "").upper())
+
+    def end(name: str) -> None:
+        nonlocal value, formula, inline, in_inline, phonetic
+        tag = tags[name]
+        if tag == "v":
+            value = join(text)
+        elif tag == "c":
+            if value or (value is not None and kind == "str"):  # openpyxl writes <v/> for none
+                if kind is None:
+                    cell_kind, cell_text = "n", value
+                elif kind == "s":
+                    cell_kind, cell_text = "s", shared_string(value)
+                else:
+                    cell_kind = _KINDS.get(kind, "s")
+                    cell_text = decode_xstring(value) if cell_kind == "s" else value
+                has_value = True
+            elif inline is not None:
+                cell_kind, cell_text, has_value = "s", decode_xstring(inline), True
+            elif formula is None:
+                return  # only a style: nothing to read
+            else:
+                cell_kind, cell_text, has_value = "", "", False
+            cell = new(RawCell)
+            set_dict(cell, "__dict__", {
+                "ref": ref or address(), "row": row, "col": col, "kind": cell_kind,
+                "text": cell_text, "formula": formula, "has_value": has_value,
+                "date_style": style in date_styles,
+            })  # fmt: skip
+            cells[row, col] = cell
+        elif tag == "f":
+            formula = join(text)
+        elif tag == "t":
+            if in_inline and not phonetic:
+                pieces.append(join(text))
+        elif tag == "is":
+            inline = join(pieces)
+            in_inline = False
+        elif tag == "rPh":
+            phonetic -= 1
+
+    def address() -> str:
+        if not (1 <= row <= MAX_ROW and col <= MAX_COL):
+            raise _bad(part, f"cell {col} of row {row} lies outside the grid")
+        return f"{column_letters(col)}{row}"
+
+    def shared_string(index: str) -> str:
+        try:
+            position = int(index)
+            if position >= 0:
+                return shared[position]
+        except (ValueError, IndexError):
+            pass
+        raise _bad(part, f"shared string {index!r} does not exist")
+
+    parser = new_parser()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text.append
+    pkg.parse(part, parser)
+    ctx.cells_left = left
+    return out
