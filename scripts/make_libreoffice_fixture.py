@@ -18,11 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.template import Identity, build_workbook, template_filename  # noqa: E402
+from pipeline.template import build_workbook, template_filename  # noqa: E402
 from pipeline.template.libreoffice import resave_with_libreoffice  # noqa: E402
-from pipeline.template.sample import valid_data  # noqa: E402
+from pipeline.template.sample import MUSTERSTADT, valid_data  # noqa: E402
 
-IDENTITY = Identity("06431901", "Musterstadt", 1, 2)
+IDENTITY = MUSTERSTADT
 TARGET = ROOT / "tests" / "fixtures" / "libreoffice_pj1_q2.xlsx"
 
 

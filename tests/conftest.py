@@ -11,9 +11,7 @@ import pytest
 
 from pipeline.template import Identity, build_workbook, template_filename
 from pipeline.template.libreoffice import soffice_path
-from pipeline.template.sample import valid_data
-
-MUSTERSTADT = Identity("06431901", "Musterstadt", 1, 2)
+from pipeline.template.sample import MUSTERSTADT, valid_data
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
-from pipeline.periods import Period, all_periods, deadline, german_date, quarter_end
-from pipeline.periods import quarter_start
+from pipeline.periods import Period, all_periods, deadline, german_date, quarter_end, quarter_start
 from pipeline.spec import load_programme, load_template
 from pipeline.template import (
     Formula,
@@ -23,15 +22,13 @@ from pipeline.template import (
     WorkbookData,
     build_templates,
     build_workbook,
+    german,
     template_filename,
 )
-from pipeline.template import german
 from pipeline.template.layout import TABLE_HEADER_ROW, TABLE_SPARE_ROWS
 from pipeline.template.libreoffice import resave_with_libreoffice
-from pipeline.template.sample import valid_data
+from pipeline.template.sample import MUSTERSTADT, valid_data
 from pipeline.template.validation import MAX_MESSAGE, MAX_TITLE, YES_VALUE
-
-from .conftest import MUSTERSTADT
 
 SPEC = load_template()
 PROG = load_programme()
@@ -147,7 +144,10 @@ def test_blank_template_leaves_identity_editable(tmp_path):
             assert cell.value is not None and cell.protection.locked, field.name
     # Without a quarter, list dates may lie anywhere in the project period.
     dv = validation_at(wb["Belege"], "D5")
-    assert (dv.formula1, dv.formula2) == (str(excel_serial(PROG.start)), str(excel_serial(PROG.end)))
+    assert (dv.formula1, dv.formula2) == (
+        str(excel_serial(PROG.start)),
+        str(excel_serial(PROG.end)),
+    )
 
 
 def test_two_builds_are_byte_identical(tmp_path):
@@ -230,8 +230,10 @@ def test_validations_reach_below_the_table_so_added_rows_keep_them(make_workbook
 def test_number_formats_are_german(wb):
     ws = wb["Personal"]
     table = SPEC.table("tblPersonal")
-    formats = {c.name: ws.cell(TABLE_HEADER_ROW + 2, i).number_format
-               for i, c in enumerate(table.columns, start=1)}
+    formats = {
+        c.name: ws.cell(TABLE_HEADER_ROW + 2, i).number_format
+        for i, c in enumerate(table.columns, start=1)
+    }
     assert formats["Monat"] == "DD.MM.YYYY"
     assert formats["Arbeitgeberbrutto"] == '#,##0.00 "€"'
     assert formats["Stellenanteil"] == "0.00"
@@ -243,7 +245,9 @@ def test_table_sheets_print_landscape_one_page_wide(wb):
     for table in SPEC.tables:
         ws = wb[table.sheet]
         assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.fitToWidth == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth in (None, 1)  # 1 is the default, left out
+        assert ws.page_setup.fitToHeight == 0
         assert ws.print_title_rows == f"${TABLE_HEADER_ROW + 1}:${TABLE_HEADER_ROW + 1}"
         assert MUSTERSTADT.name in ws.oddHeader.left.text
         assert MUSTERSTADT.period.label in ws.oddHeader.center.text
@@ -261,8 +265,11 @@ def test_instructions_tell_period_deadline_rates_and_every_field(wb):
     assert german_date(quarter_end(PROG, period)) in text
     assert german_date(deadline(PROG, period)) in text
     assert german.percent(PROG.money.flat_rate) in text
-    for cap in (PROG.money.staff_cap_per_year, PROG.money.fee_cap_total,
-                PROG.money.volunteer_cap_total):
+    for cap in (
+        PROG.money.staff_cap_per_year,
+        PROG.money.fee_cap_total,
+        PROG.money.volunteer_cap_total,
+    ):
         assert german.money(cap) in text
     for field in SPEC.fields:
         assert field.label in text and field.help in text
@@ -294,7 +301,7 @@ def test_values_and_rows_land_where_the_names_and_tables_are(make_workbook):
                 cell = got[column].date() if isinstance(got[column], datetime) else got[column]
                 expected = float(value) if isinstance(value, Decimal) else value
                 assert cell == expected, (table.name, column)
-        assert all(v is None for row in rows[len(data.rows[table.name]):] for v in row.values())
+        assert all(v is None for row in rows[len(data.rows[table.name]) :] for v in row.values())
 
 
 def test_wrong_types_and_formulas_are_written_raw(make_workbook):
@@ -360,8 +367,10 @@ def test_filenames():
 
 
 def test_build_templates_one_per_application(tmp_path):
-    apps = [SimpleNamespace(ags="06431901", name="Musterstadt"),
-            SimpleNamespace(ags="06532902", name="Verbund Beispieltal & Co")]
+    apps = [
+        SimpleNamespace(ags="06431901", name="Musterstadt"),
+        SimpleNamespace(ags="06532902", name="Verbund Beispieltal & Co"),
+    ]
     paths = build_templates(apps, 2, 4, tmp_path / "out")
     assert [p.name for p in paths] == ["06431901_PJ2_Q4.xlsx", "06532902_PJ2_Q4.xlsx"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in paths]
@@ -408,16 +417,20 @@ def test_valid_data_keeps_every_contract_rule(period: Period):
                 assert row[comparison.small] <= row[comparison.large]
         for unique in table.unique:
             assert len({r[unique] for r in rows}) == len(rows)
-    fte = sum(r["Stellenanteil"] * r["Projektanteil"] / 100 for r in data.rows["tblPersonal"]
-              if r["Monat"] == start)
+    fte = sum(
+        r["Stellenanteil"] * r["Projektanteil"] / 100
+        for r in data.rows["tblPersonal"]
+        if r["Monat"] == start
+    )
     assert fte <= PROG.money.max_fte_per_month
 
 
 # ---------------------------------------------------------------- LibreOffice
 
 
-def test_libreoffice_resave_keeps_names_tables_and_validations(libreoffice, tmp_path,
-                                                               make_workbook):
+def test_libreoffice_resave_keeps_names_tables_and_validations(
+    libreoffice, tmp_path, make_workbook
+):
     if not libreoffice:
         warnings.warn("KISI_NO_LIBREOFFICE=1: LibreOffice round trip not checked", stacklevel=1)
         return
@@ -434,8 +447,7 @@ def test_checked_in_libreoffice_fixture_is_current():
     """Rebuild with scripts/make_libreoffice_fixture.py when this fails."""
     wb = openpyxl.load_workbook(FIXTURE)
     assert_structure(wb)
-    identity = Identity("06431901", "Musterstadt", 1, 2)
-    for name, value in valid_data(identity).values.items():
+    for name, value in valid_data(MUSTERSTADT).values.items():
         got = named_cell(wb, name).value
         assert (got.date() if isinstance(got, datetime) else got) == value, name
     with zipfile.ZipFile(FIXTURE) as zf:

@@ -1,3 +1,11 @@
 """Import every rule module once so that all rules are registered."""
 
-from pipeline.rules import cells, consistency, files, project, staff, structure  # noqa: F401
+from pipeline.rules import (  # noqa: F401
+    cells,
+    consistency,
+    files,
+    project,
+    registry_rules,
+    staff,
+    structure,
+)

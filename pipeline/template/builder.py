@@ -62,6 +62,7 @@ def build_workbook(
     data = data or WorkbookData()
     _check_data(ctx.spec, data)
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)

@@ -96,6 +96,7 @@ def _report_lines(ctx: BuildContext) -> list[Line]:
                 "Abgabefrist: letzter Tag des "
                 f"{prog.deadline_months_after_quarter}. Monats nach Quartalsende.",
             ),
+            _template_line(ctx),
         ]
     period = ident.period
     start, end = quarter_start(prog, period), quarter_end(prog, period)
@@ -108,7 +109,12 @@ def _report_lines(ctx: BuildContext) -> list[Line]:
             f"{period.quartal}: {german_date(start)} – {german_date(end)}",
         ),
         Line("text", f"Abgabe bis spätestens {german_date(deadline(prog, period))}"),
+        _template_line(ctx),
     ]
+
+
+def _template_line(ctx: BuildContext) -> Line:
+    return Line("text", f"Vorlage: {ctx.spec.id}, Version {ctx.spec.version}")
 
 
 def _months(ctx: BuildContext, period: Period) -> str:
@@ -119,7 +125,8 @@ def _months(ctx: BuildContext, period: Period) -> str:
 def _sheet_steps(ctx: BuildContext) -> list[str]:
     spec, steps = ctx.spec, []
     low, high = ctx.date_range
-    for n, sheet in enumerate(spec.sheets, start=1):
+    inputs = [s for s in spec.sheets if s.kind != "instructions"]
+    for n, sheet in enumerate(inputs, start=1):
         if sheet.kind == "fields":
             text = (
                 "Füllen Sie die gelb hinterlegten Felder aus. Grau hinterlegte Felder sind "
@@ -140,7 +147,7 @@ def _sheet_steps(ctx: BuildContext) -> list[str]:
                 "(Excel) bzw. Strg+Eingabe (LibreOffice)."
             )
         else:
-            text = "Diese Anleitung."
+            raise ValueError(f"unknown sheet kind in spec: {sheet.kind}")
         steps.append(f"{n}. Blatt „{sheet.name}“: {text}")
     return steps
 
@@ -171,12 +178,14 @@ def _check_rules(spec: TemplateSpec) -> list[str]:
         f"Nach {s.label}: {' + '.join(label(p) for p in s.parts)} = {label(s.total)}."
         for s in spec.sums
     ]
-    rules += [f"{label(c.small)} ≤ {label(c.large)}." for c in spec.comparisons]
+    rules += [
+        f"{label(c.small)} darf nicht größer sein als {label(c.large)}." for c in spec.comparisons
+    ]
     for table in spec.tables:
-        rules += [
-            f"Blatt „{table.sheet}“: „{c.small}“ ≤ „{c.large}“ in jeder Zeile."
-            for c in table.row_comparisons
-        ]
+        for c in table.row_comparisons:
+            is_date = table.column(c.small).type == "date"
+            relation = f"nach „{c.large}“ liegen" if is_date else f"größer als „{c.large}“ sein"
+            rules.append(f"Blatt „{table.sheet}“: „{c.small}“ darf in keiner Zeile {relation}.")
         rules += [f"Blatt „{table.sheet}“: „{u}“ darf nur einmal vorkommen." for u in table.unique]
     return rules
 

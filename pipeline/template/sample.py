@@ -17,6 +17,8 @@ from pipeline.spec import Programme, TemplateSpec, load_programme, load_template
 from pipeline.template.model import Identity, WorkbookData
 from pipeline.template.validation import YES_VALUE
 
+# The fictitious applicant of tests, fixtures and the demo (AGS 9xx: no real municipality).
+MUSTERSTADT = Identity("06431901", "Musterstadt", 1, 2)
 CENT = Decimal("0.01")
 MONTHS_PER_YEAR = 12
 

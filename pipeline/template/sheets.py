@@ -51,7 +51,9 @@ def write_value(ws: Worksheet, row: int, col: int, value: object, fmt: Format | 
     if value is None:
         ws.write_blank(row, col, None, fmt)
     elif isinstance(value, Formula):
-        ws.write_formula(row, col, value.text, fmt, value.cached)
+        # xlsxwriter writes an empty <v></v> for "": a formula nobody has calculated yet.
+        cached = "" if value.cached is None else value.cached
+        ws.write_formula(row, col, value.text, fmt, cached)
     elif isinstance(value, bool):
         ws.write_boolean(row, col, value, fmt)
     elif isinstance(value, int | float | Decimal):

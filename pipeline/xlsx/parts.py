@@ -101,35 +101,35 @@ def read_shared_strings(pkg: Package, part: str) -> list[str]:
     """Shared strings; rich text is the concatenation of its runs, phonetic runs dropped."""
     strings: list[str] = []
     text: list[str] = []
+    runs: list[str] = []
     tags = LocalNames()
-    state = {"in_t": False, "phonetic": 0}
+    clear, join = text.clear, "".join
+    phonetic = 0
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal phonetic
+        clear()  # <t> holds only text: what follows its start tag is its content
         tag = tags[name]
         if tag == "si":
-            text.clear()
-        elif tag == "t":
-            state["in_t"] = not state["phonetic"]
+            runs.clear()
         elif tag == "rPh":
-            state["phonetic"] += 1
+            phonetic += 1
 
     def end(name: str) -> None:
+        nonlocal phonetic
         tag = tags[name]
         if tag == "t":
-            state["in_t"] = False
+            if not phonetic:
+                runs.append(join(text))
         elif tag == "si":
-            strings.append(decode_xstring("".join(text)))
+            strings.append(decode_xstring(join(runs)))
         elif tag == "rPh":
-            state["phonetic"] -= 1
-
-    def chars(data: str) -> None:
-        if state["in_t"]:
-            text.append(data)
+            phonetic -= 1
 
     parser = new_parser()
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
+    parser.CharacterDataHandler = text.append
     pkg.parse(part, parser)
     return strings
 

@@ -1,0 +1,42 @@
+# KISI-Berichtswesen. Two commands do everything: `make report` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REGISTRY ?= config/projektverzeichnis.csv
+INPUT ?= input
+OUTPUT ?= output
+STICHTAG ?=
+
+.PHONY: report test demo lint catalogue bench clean install
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## report: validate everything in input/ and write the reports to output/
+report: $(STAMP)
+	$(BIN)/kisi report --input $(INPUT) --output $(OUTPUT) --registry $(REGISTRY) $(if $(STICHTAG),--stichtag $(STICHTAG))
+
+## test: the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## demo: fictitious registry and workbooks (with typical mistakes), then the report
+demo: $(STAMP)
+	$(BIN)/kisi demo --output demo
+
+## lint: ruff
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline tests scripts
+
+## catalogue: regenerate docs/regeln.md from the rule registry
+catalogue: $(STAMP)
+	$(BIN)/python -m pipeline.rules.catalogue > docs/regeln.md
+
+clean:
+	rm -rf $(VENV) demo build *.egg-info
