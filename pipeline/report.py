@@ -12,8 +12,7 @@ from pipeline.aggregate import AppInfo, kennzahlen
 from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
 from pipeline.intake import Received, scan
-from pipeline.outputs import csvs
-from pipeline.outputs.ministry import write_ministry_workbook
+from pipeline.outputs.write import write_outputs
 from pipeline.periods import Period
 from pipeline.registry import Application, read_registry
 from pipeline.rules import files as file_rules
@@ -100,45 +99,5 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
     findings = sorted([f for e in entries for f in e.checked.findings] + app_findings,
                       key=sort_key) + list(reg_findings)
     result = ReportResult(entries, findings, figures, apps, list(reg_findings))
-    _write_all(result, out_dir, prog, stichtag or date.today())
+    write_outputs(result, out_dir, prog, stichtag or date.today())
     return result
-
-
-def _counts_per_file(findings: list[Finding]) -> dict[str, tuple[int, int]]:
-    """(errors, warnings) per received file, including cross-quarter warnings."""
-    counts: dict[str, list[int]] = {}
-    for f in findings:
-        c = counts.setdefault(f.datei, [0, 0])
-        if f.is_error:
-            c[0] += 1
-        elif f.schwere.value == "Warnung":
-            c[1] += 1
-    return {k: (v[0], v[1]) for k, v in counts.items()}
-
-
-def _write_all(result: ReportResult, out_dir: Path, prog: Programme, stichtag: date) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    counts = _counts_per_file(result.findings)
-    intake_rows = []
-    for e in result.entries:
-        key = e.key or ("", None, None)
-        errors, warnings = counts.get(e.received.datei, (0, 0))
-        intake_rows.append([e.received.datei, e.received.sha256,
-                            e.received.eingang.isoformat(), key[0], key[1], key[2],
-                            e.status, errors, warnings])
-    fig_rows = [[r.projekt_ags, _opt_int(r.projektjahr), _opt_int(r.quartal), r.kennzahl,
-                 r.wert] for r in result.figures.itertuples(index=False)]
-    targets = {
-        "befunde.csv": lambda p: csvs.write_findings(p, result.findings),
-        "eingaenge.csv": lambda p: csvs.write_intake(p, intake_rows),
-        "kennzahlen.csv": lambda p: csvs.write_figures(p, fig_rows),
-        "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, result, prog,
-                                                                      stichtag),
-    }
-    for name, write in targets.items():
-        write(out_dir / name)
-        result.outputs.append(out_dir / name)
-
-
-def _opt_int(value: object) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pipeline.registry import RegistryError, read_registry
 from pipeline.intake import received_file
+from pipeline.registry import RegistryError, read_registry
 from pipeline.report import ConfigError, ReportResult, check_received, run_report
 from pipeline.spec import load_programme
 from pipeline.template.builder import build_templates, build_workbook, template_filename

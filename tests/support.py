@@ -21,7 +21,8 @@ def check(path: Path, known_ags: frozenset[str] | None = None, **limits: int) ->
 def only(checked: Checked, rule: str) -> Finding:
     """The single finding of `rule`; fails listing everything found otherwise."""
     hits = [f for f in checked.findings if f.regel == rule]
-    assert len(hits) == 1, f"expected one {rule}, got: {[(f.regel, f.meldung) for f in checked.findings]}"
+    found = [(f.regel, f.meldung) for f in checked.findings]
+    assert len(hits) == 1, f"expected one {rule}, got: {found}"
     return hits[0]
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
 FILE_MODE = 0o644  # mkstemp creates 0600; reports are meant to be shared
 
 

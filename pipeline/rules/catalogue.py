@@ -3,8 +3,10 @@ pipeline.rules.catalogue > docs/regeln.md`. A test fails when the file drifts.""
 
 from __future__ import annotations
 
-from pipeline.rules import RULES
-from pipeline.rules import load_all  # noqa: F401
+from pipeline.rules import (
+    RULES,
+    load_all,  # noqa: F401
+)
 
 SCOPE_TITLES = {
     "datei": "Datei (Lesbarkeit, Sicherheit)",

@@ -71,11 +71,11 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
     clear, join, new, set_dict = text.clear, "".join, object.__new__, object.__setattr__
     phonetic = 0
 
-    def column(letters: str) -> tuple[int, bool]:
+    def column(letters: str, ref: str) -> tuple[int, bool]:
         try:
             hit = columns[letters] = (column_number(letters), letters.isupper())
         except ValueError:
-            raise _bad(part, f"bad cell reference {letters!r}") from None
+            raise _bad(part, f"bad cell reference {ref!r}") from None
         return hit
 
     def row_of(digits: str) -> tuple[int, str | None]:
@@ -97,7 +97,7 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
             ref = attrs.get("r")
             if ref:
                 letters = ref.rstrip(DIGITS)
-                col, canonical = columns.get(letters) or column(letters)
+                col, canonical = columns.get(letters) or column(letters, ref)
                 digits = ref[len(letters) :]
                 if digits != row_text:
                     row, row_text = row_of(digits)
