@@ -11,7 +11,7 @@ import pandas as pd
 from pipeline.aggregate import AppInfo, kennzahlen
 from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
-from pipeline.intake import Received, scan
+from pipeline.intake import Received, scan, sha256_file
 from pipeline.outputs.write import write_outputs
 from pipeline.periods import Period
 from pipeline.registry import Application, read_registry
@@ -35,6 +35,12 @@ class ReportResult:
     applications: list[Application]
     registry_findings: list[Finding] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
+    # The submission used per application and quarter, and the facts read from it.
+    used: dict[tuple[str, Period], Entry] = field(default_factory=dict)
+    facts: dict[tuple[str, Period], Facts] = field(default_factory=dict)
+    registry_path: Path | None = None
+    registry_sha256: str = ""
+    stichtag: date | None = None
 
     @property
     def errors(self) -> int:
@@ -89,15 +95,16 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
     entries = [Entry(r, check_received(r, prog, known)) for r in scan(inbox)]
     entries = decide(entries)
     app_findings = _app_findings(entries, prog)
-    facts: dict[tuple[str, Period], Facts] = {
-        (e.key[0], e.period): extract(e.checked.submission, prog)
-        for e in entries if e.status == USED
-    }
+    used = {(e.key[0], e.period): e for e in entries if e.status == USED}
+    facts = {key: extract(e.checked.submission, prog) for key, e in used.items()}
     infos = _apps_for_figures(apps, entries, prog)
     figures = kennzahlen(prog, spec, infos, {k: v for k, v in facts.items()
                                              if k[0] in {i.ags for i in infos}})
     findings = sorted([f for e in entries for f in e.checked.findings] + app_findings,
                       key=sort_key) + list(reg_findings)
-    result = ReportResult(entries, findings, figures, apps, list(reg_findings))
-    write_outputs(result, out_dir, prog, stichtag or date.today())
+    result = ReportResult(entries, findings, figures, apps, list(reg_findings), used=used,
+                          facts=facts, registry_path=registry,
+                          registry_sha256=sha256_file(registry) if registry else "",
+                          stichtag=stichtag or date.today())
+    write_outputs(result, out_dir, prog, result.stichtag)
     return result
