@@ -11,7 +11,8 @@ import pandas as pd
 from pipeline.aggregate import AppInfo, kennzahlen
 from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
-from pipeline.intake import Received, scan, sha256_file
+from pipeline.intake import Received, Store, collect, sha256_file
+from pipeline.ledger import record_run
 from pipeline.outputs.write import write_outputs
 from pipeline.periods import Period
 from pipeline.registry import Application, read_registry
@@ -21,6 +22,9 @@ from pipeline.rules.context import AppContext, SubmissionRef
 from pipeline.select import USED, Entry, decide
 from pipeline.spec import Programme, load_programme, load_template
 from pipeline.validate import Checked, check_bytes
+
+
+STORE_DIR = "eingangsarchiv"
 
 
 class ConfigError(Exception):
@@ -52,6 +56,12 @@ class ReportResult:
 
 
 def check_received(r: Received, prog: Programme, known: frozenset[str] | None) -> Checked:
+    if r.problem is not None:
+        rule_id, params = r.problem
+        checked = Checked(r.datei, r.sha256, readable=False)
+        checked.findings.append(file_rules.CONTAINER[rule_id].finding(**dict(params))
+                                .at_file(r.datei, r.sha256))
+        return checked
     if r.size > prog.limits.max_file_bytes:
         checked = Checked(r.datei, r.sha256, readable=False)
         checked.findings.append(file_rules.UNREADABLE["too_large"].finding(
@@ -85,15 +95,16 @@ def _apps_for_figures(apps: list[Application], entries: list[Entry],
 
 
 def run_report(inbox: Path, out_dir: Path, registry: Path | None,
-               stichtag: date | None = None) -> ReportResult:
+               stichtag: date | None = None, store_dir: Path | None = None) -> ReportResult:
     prog = load_programme()
     spec = load_template()
     if not inbox.is_dir():
         raise ConfigError(f"Der Eingangsordner „{inbox}“ existiert nicht.")
     apps, reg_findings = read_registry(registry, prog) if registry else ([], [])
     known = frozenset(a.ags for a in apps) if registry else None
-    entries = [Entry(r, check_received(r, prog, known)) for r in scan(inbox)]
-    entries = decide(entries)
+    store = Store(store_dir or out_dir / STORE_DIR)
+    received = collect(inbox, store, prog.limits)
+    entries = decide([Entry(r, check_received(r, prog, known)) for r in received])
     app_findings = _app_findings(entries, prog)
     used = {(e.key[0], e.period): e for e in entries if e.status == USED}
     facts = {key: extract(e.checked.submission, prog) for key, e in used.items()}
@@ -106,5 +117,7 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
                           facts=facts, registry_path=registry,
                           registry_sha256=sha256_file(registry) if registry else "",
                           stichtag=stichtag or date.today())
+    record_run(store.root, entries, result.stichtag, (prog.digest, spec.digest),
+               result.registry_sha256)
     write_outputs(result, out_dir, prog, result.stichtag)
     return result

@@ -47,6 +47,8 @@ def decide(entries: list[Entry]) -> list[Entry]:
     """Set every entry's status in place; returns the entries in file order."""
     first_of_hash: dict[str, Entry] = {}
     for e in sorted(entries, key=lambda e: (e.received.eingang, e.received.datei)):
+        if e.received.problem is not None:
+            continue  # a container that could not be unpacked: rejected below
         if e.received.sha256 in first_of_hash:
             e.status = DUPLICATE
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pipeline.intake import received_file
+from pipeline.intake import direct
 from pipeline.registry import RegistryError, read_registry
 from pipeline.report import ConfigError, ReportResult, check_received, run_report
 from pipeline.spec import load_programme
@@ -39,7 +39,7 @@ def validate_files(paths: list[Path], registry: Path | None) -> list[Checked]:
         except RegistryError as err:
             raise ConfigError(str(err)) from err
         known = frozenset(a.ags for a in apps)
-    return [check_received(received_file(p, p.name), prog, known) for p in paths]
+    return [check_received(direct(p), prog, known) for p in paths]
 
 
 def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None) -> ReportResult:

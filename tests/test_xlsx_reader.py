@@ -14,12 +14,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.workbook.defined_name import DefinedName as OpenpyxlName
 from openpyxl.worksheet.table import Table
 
-from pipeline.spec import load_programme
+from pipeline.spec import Limits, load_programme
 from pipeline.xlsx import RawCell, XlsxError, read_xlsx
 from pipeline.xlsx.refs import is_date_format, parse_defined_name
 from pipeline.xlsx.safezip import member_chunks
@@ -33,7 +33,7 @@ PKG_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 SHEET1 = "xl/worksheets/sheet1.xml"
 
 
-def error_code(source: Path | bytes, limits=LIMITS) -> str:  # noqa: ANN001
+def error_code(source: Path | bytes, limits: Limits = LIMITS) -> str:
     with pytest.raises(XlsxError) as caught:
         read_xlsx(source, limits)
     return caught.value.code
@@ -221,8 +221,8 @@ def test_libreoffice_fixture_has_contract_names_and_tables() -> None:
 
 def test_handmade_quirks() -> None:
     sheet = (
-        '<row r="3"><c t="inlineStr"><is><t>ohne r</t></is></c><c s="1"><v>45000</v></c>'
-        '<c r="c3" s="2"/></row>'  # lower-case reference; a style-only cell
+        '<row r="3"><c t="inlineStr"><is><r><t>ohne_x0020_r</t></r><rPh><t>x</t></rPh></is></c>'
+        '<c s="1"><v>45000</v></c><c r="c3" s="2"/><c r="d3"><v>1</v></c></row>'  # lower case
         "<row><c><v>7</v></c>"
         '<c r="B4"><f t="shared" ref="B4:B5" si="0">A4+1</f><v>8</v></c></row>'
         '<row r="5"><c r="B5"><f t="shared" si="0"/><v>9</v></c>'
@@ -240,13 +240,47 @@ def test_handmade_quirks() -> None:
     extra = '<mergeCells count="1"><mergeCell ref="a1:b2"/></mergeCells>'
     book = read_xlsx(handmade(sheet, shared, styles, extra), LIMITS)
     cells = {c.ref: c for c in book.cells["Tabelle1"].values()}
-    assert set(cells) == {"A3", "B3", "A4", "B4", "B5", "C5", "D5", "E5"}
+    assert set(cells) == {"A3", "B3", "D3", "A4", "B4", "B5", "C5", "D5", "E5"}
     assert cells["A3"].text == "ohne r" and cells["B3"].date_style
     assert (cells["A4"].row, cells["A4"].text) == (4, "7")
     assert (cells["B4"].formula, cells["B5"].formula, cells["B5"].text) == ("A4+1", "", "9")
     assert cells["C5"].text == "Zeile\r\nEnde _x0041_" and cells["D5"].text == "Kanji"
     assert (cells["E5"].kind, cells["E5"].text, cells["E5"].has_value) == ("s", "", True)
     assert book.merged["Tabelle1"] == ["A1:B2"]
+
+
+def test_table_display_name_counts_and_date1904_true() -> None:
+    table = (
+        f'<table xmlns="{MAIN_NS}" id="1" name="Tabelle1" displayName="tblPersonal" ref="$a$1:B4"'
+        ' headerRowCount="0" totalsRowCount="1"><tableColumns count="2">'
+        '<tableColumn id="1" name="Monat"/><tableColumn id="2" name="Zeile_x000A_zwei"/>'
+        "</tableColumns></table>"
+    )
+    workbook = (
+        f'<x:workbook xmlns:x="{MAIN_NS}" xmlns:r="{REL_NS}"><x:workbookPr date1904="true"/>'
+        '<x:sheets><x:sheet name="Tabelle1" r:id="rId1"/></x:sheets><x:definedNames>'
+        '<x:definedName name="_xlnm.Print_Titles">Tabelle1!$1:$1</x:definedName>'
+        '<x:definedName name="Monat">Tabelle1!$A$2</x:definedName></x:definedNames></x:workbook>'
+    )
+    data = rewrite(
+        handmade(""),
+        {
+            "xl/workbook.xml": workbook,
+            "xl/worksheets/_rels/sheet1.xml.rels": rels(rel("t", "table", "/xl/tables/t1.xml")),
+            "xl/tables/t1.xml": table,
+        },
+    )
+    book = read_xlsx(data, LIMITS)
+    assert (
+        book.date1904
+        and set(book.tables) == {"tblPersonal"}
+        and set(book.defined_names) == {"Monat"}
+    )
+    found = book.tables["tblPersonal"]
+    assert (found.name, found.ref, found.header_rows, found.totals_rows) == (
+        "tblPersonal", "A1:B4", 0, 1,
+    )  # fmt: skip
+    assert found.columns == ("Monat", "Zeile\nzwei") and found.sheet == "Tabelle1"
 
 
 def _prefixed(xml: str) -> str:
@@ -306,6 +340,12 @@ def test_macros_and_external_links(xlsxwriter_book: Path) -> None:
 def test_defined_name_references(formula: str, sheet: str | None, ref: str | None) -> None:
     name = parse_defined_name("X", formula)
     assert (name.sheet, name.ref, name.raw) == (sheet, ref, formula)
+
+
+@given(st.text(max_size=60))
+def test_any_defined_name_text_parses_without_raising(formula: str) -> None:
+    name = parse_defined_name("X", formula)
+    assert (name.sheet is None) == (name.ref is None)
 
 
 @pytest.mark.parametrize(
@@ -401,6 +441,13 @@ def test_dtd_billion_laughs_in_workbook(xlsxwriter_book: Path) -> None:
     assert error_code(rewrite(xlsxwriter_book.read_bytes(), {"xl/workbook.xml": laughs})) == "dtd"
 
 
+def test_any_doctype_is_refused(xlsxwriter_book: Path) -> None:
+    plain = f'<!DOCTYPE sst><sst xmlns="{MAIN_NS}"><si><t>a</t></si></sst>'
+    assert (
+        error_code(rewrite(xlsxwriter_book.read_bytes(), {"xl/sharedStrings.xml": plain})) == "dtd"
+    )
+
+
 def test_external_entity_in_shared_strings(xlsxwriter_book: Path) -> None:
     xxe = (
         '<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
@@ -479,14 +526,18 @@ def test_too_many_members() -> None:
     assert error_code(crowded) == "too_many_members"
 
 
+def test_duplicate_member_names(xlsxwriter_book: Path) -> None:
+    # part names compare case-insensitively: which of the two would Excel open?
+    twice = rewrite(xlsxwriter_book.read_bytes(), {"XL/Workbook.xml": "<workbook/>"})
+    assert error_code(twice) == "corrupt"
+
+
 def test_too_many_cells(xlsxwriter_book: Path) -> None:
     assert error_code(xlsxwriter_book, dataclasses.replace(LIMITS, max_cells=5)) == "too_many_cells"
     assert read_xlsx(xlsxwriter_book, dataclasses.replace(LIMITS, max_cells=100)).sheets
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=40), st.integers(min_value=0, max_value=10_000))
 def test_garbage_in_sheet_xml_only_raises_xlsx_error(noise: bytes, at: int) -> None:
     sheet = sheet_xml('<row r="1"><c r="A1" t="s"><v>0</v></c></row>').encode()

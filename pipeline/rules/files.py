@@ -77,3 +77,24 @@ EXTERNAL = declare("DATEI_EXTERNE_BEZUEGE", H, "Bezüge auf andere Dateien",
                    "Die Arbeitsmappe enthält {anzahl} Bezug/Bezüge auf andere Dateien. Es werden "
                    "nur die gespeicherten Werte verwendet; bitte tragen Sie Zahlen direkt ein.",
                    BASIS, "datei")
+
+CONTAINER = {
+    "DATEI_ZU_GROSS": UNREADABLE["too_large"],
+    "EMAIL_OHNE_ANHANG": declare(
+        "EMAIL_OHNE_ANHANG", E, "E-Mail ohne Excel-Anhang",
+        "Die E-Mail enthält keinen Excel-Anhang (gefundene Anhänge: {anhaenge}). Bitte senden "
+        "Sie den Quartalsbericht als .xlsx-Datei im Anhang.", BASIS, "datei"),
+    "ARCHIV_UNLESBAR": declare(
+        "ARCHIV_UNLESBAR", E, "ZIP-Archiv nicht lesbar",
+        "Das ZIP-Archiv oder ein Teil davon konnte nicht gelesen werden ({detail}). Bitte "
+        "senden Sie die Berichte einzeln als .xlsx-Dateien.", BASIS, "datei"),
+    "ARCHIV_ZU_TIEF": declare(
+        "ARCHIV_ZU_TIEF", E, "ZIP-Archive zu tief verschachtelt",
+        "Das ZIP-Archiv enthält mehr als {grenze} ineinander verschachtelte Archive und wurde "
+        "nicht weiter entpackt. Bitte senden Sie die Berichte einzeln als .xlsx-Dateien.",
+        "Sicherheitsgrenzen (docs/security.md)", "datei"),
+    "ARCHIV_LEER": declare(
+        "ARCHIV_LEER", E, "ZIP-Archiv leer",
+        "Das ZIP-Archiv enthält keine Dateien. Bitte senden Sie den Quartalsbericht als "
+        ".xlsx-Datei.", BASIS, "datei"),
+}

@@ -42,6 +42,7 @@ class Limits:
     max_table_rows: int
     max_text_length: int
     max_archive_depth: int
+    max_container_bytes: int
 
 
 @dataclass(frozen=True)

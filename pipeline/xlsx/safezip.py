@@ -56,16 +56,28 @@ def open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
         raise XlsxError("encrypted" if ole_is_encrypted(data) else "xls")
     if not data.startswith(b"PK"):
         raise XlsxError("not_zip")
+    entries = _declared_entries(data)
+    if entries > limits.max_members:  # before zipfile builds a ZipInfo for each of them
+        raise XlsxError("too_many_members", f"{entries} > {limits.max_members}")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS as exc:
         raise XlsxError("corrupt", str(exc)) from None
     try:
         check_members(zf.infolist(), limits)
+        check_unique(zf.namelist())
     except XlsxError:
         zf.close()
         raise
     return zf
+
+
+def _declared_entries(data: bytes) -> int:
+    """The entry count in the end-of-central-directory record (0 if none is found)."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if at < 0 or len(data) < at + 12:
+        return 0
+    return int.from_bytes(data[at + 10 : at + 12], "little")
 
 
 def ole_is_encrypted(data: bytes) -> bool:
@@ -105,6 +117,16 @@ def check_members(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
         total += size
     if total > limits.max_total_bytes:
         raise XlsxError("zip_bomb", f"declares {total} bytes in total")
+
+
+def check_unique(names: list[str]) -> None:
+    """Part names are case-insensitive; a duplicate would let two readers see two files."""
+    seen: set[str] = set()
+    for name in names:
+        key = name.lower()
+        if key in seen:
+            raise XlsxError("corrupt", f"duplicate member {name}")
+        seen.add(key)
 
 
 def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> Iterator[bytes]:

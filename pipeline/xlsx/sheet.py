@@ -68,7 +68,7 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
     left = ctx.cells_left
     ref = kind = style = value = formula = inline = None
     in_inline = False
-    clear, join, new, set_dict = text.clear, "".join, object.__new__, object.__setattr__
+    clear, join = text.clear, "".join
     phonetic = 0
 
     def column(letters: str, ref: str) -> tuple[int, bool]:
@@ -143,13 +143,10 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
                 return  # only a style: nothing to read
             else:
                 cell_kind, cell_text, has_value = "", "", False
-            cell = new(RawCell)
-            set_dict(cell, "__dict__", {
-                "ref": ref or address(), "row": row, "col": col, "kind": cell_kind,
-                "text": cell_text, "formula": formula, "has_value": has_value,
-                "date_style": style in date_styles,
-            })  # fmt: skip
-            cells[row, col] = cell
+            cells[row, col] = make_cell(
+                ref or address(), row, col, cell_kind, cell_text, formula, has_value,
+                style in date_styles,
+            )  # fmt: skip
         elif tag == "f":
             formula = join(text)
         elif tag == "t":

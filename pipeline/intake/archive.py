@@ -1,0 +1,69 @@
+"""Zip archives of submissions: members are data, their names never become paths."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from pipeline.spec import Limits
+from pipeline.xlsx.model import XlsxError
+from pipeline.xlsx.safezip import open_zip
+
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    data: bytes | None
+    problem: str = ""  # an XlsxError code when the member could not be taken out
+
+
+def is_zip_archive(data: bytes) -> bool:
+    """A zip that is not itself a workbook (workbooks are zips with xl/workbook.xml)."""
+    if not data.startswith(b"PK"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return False
+    return "[Content_Types].xml" not in names
+
+
+def members(data: bytes, limits: Limits) -> Iterator[Member]:
+    """Every file member, read with a cap on its real inflated size. Raises XlsxError for
+    an archive that cannot be opened at all (bad zip, too many members, bomb)."""
+    container_limits = _as_container(limits)
+    with open_zip(data, container_limits) as zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.filename):
+            if info.is_dir() or info.filename.startswith("__MACOSX/"):
+                continue
+            if info.file_size > limits.max_file_bytes:
+                yield Member(info.filename, None, "too_large")
+                continue
+            try:
+                yield Member(info.filename, _read_capped(zf, info, limits.max_file_bytes))
+            except XlsxError as err:
+                yield Member(info.filename, None, err.code)
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    parts, total = [], 0
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(CHUNK):
+                total += len(chunk)
+                if total > cap:
+                    raise XlsxError("zip_bomb", f"{info.filename}: more than {cap} bytes")
+                parts.append(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError,
+            ValueError) as exc:
+        raise XlsxError("corrupt", f"{info.filename}: {exc}") from None
+    return b"".join(parts)
+
+
+def _as_container(limits: Limits) -> Limits:
+    return replace(limits, max_file_bytes=limits.max_container_bytes)

@@ -1,0 +1,130 @@
+"""Walk the inbox: store every file before parsing, unpack e-mails and zips, date each one.
+
+Nothing in the inbox is changed. Names of attachments and archive members are only shown,
+never used to build a path: bytes go to the content-addressed store under their hash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from pipeline.intake.archive import is_zip_archive, members
+from pipeline.intake.mail import read_mail
+from pipeline.intake.model import TZ, Origin, Received
+from pipeline.intake.store import Store
+from pipeline.spec import Limits
+from pipeline.xlsx.model import XlsxError
+
+SKIPPED_NAMES = {"README.md", "LIESMICH.md", "Thumbs.db", "desktop.ini"}
+WAIVER_STEM = "ausnahmen"
+SEP = " › "
+
+
+def skipped(rel: Path) -> bool:
+    """Dotfiles, the inbox's README and the analyst's waiver file are not submissions."""
+    if any(part.startswith((".", "~$")) for part in rel.parts):
+        return True
+    return len(rel.parts) == 1 and (rel.name in SKIPPED_NAMES or rel.stem.lower() == WAIVER_STEM)
+
+
+def collect(inbox: Path, store: Store, limits: Limits) -> list[Received]:
+    found: list[Received] = []
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = path.relative_to(inbox)
+        if not skipped(rel):
+            found.extend(_take(path, rel.as_posix(), store, limits))
+    return found
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(int(path.stat().st_mtime), TZ)
+
+
+def _problem(sha: str, where: Path, datei: str, size: int, eingang: datetime,
+             origin: Origin, rule: str, **params: str) -> Received:
+    return Received(where, datei, sha, size, eingang, origin,
+                    (rule, tuple(sorted(params.items()))))
+
+
+def direct(path: Path) -> Received:
+    """A single file checked in place (`kisi validate`), without store or unpacking."""
+    from pipeline.intake.store import sha256_file
+
+    return Received(path, path.name, sha256_file(path), path.stat().st_size, _mtime(path),
+                    Origin("datei", path.name))
+
+
+def _take(path: Path, rel: str, store: Store, limits: Limits) -> list[Received]:
+    size = path.stat().st_size
+    eingang = _mtime(path)
+    origin = Origin("datei", rel)
+    if size > limits.max_container_bytes:
+        sha, where = store.put_file(path)
+        return [_problem(sha, where, rel, size, eingang, origin, "DATEI_ZU_GROSS",
+                         groesse=f"{size / 1e6:.1f} MB",
+                         grenze=f"{limits.max_container_bytes / 1e6:.0f} MB")]
+    data = path.read_bytes()
+    sha, where = store.put(data)
+    if path.suffix.lower() == ".eml":
+        return _from_mail(data, sha, where, rel, eingang, store, limits)
+    if path.suffix.lower() == ".zip" or is_zip_archive(data):
+        return _from_archive(data, sha, where, rel, eingang, origin, store, limits, depth=1)
+    return [Received(where, rel, sha, size, eingang, origin)]
+
+
+def _from_mail(data: bytes, sha: str, where: Path, rel: str, file_time: datetime,
+               store: Store, limits: Limits) -> list[Received]:
+    mail = read_mail(data)
+    eingang = mail.date or file_time
+    if not mail.attachments:
+        origin = Origin("email", rel, "", mail.sender, mail.subject, mail.date_text)
+        others = ", ".join(mail.other_attachments) or "keine"
+        return [_problem(sha, where, rel, len(data), eingang, origin,
+                         "EMAIL_OHNE_ANHANG", anhaenge=others)]
+    found = []
+    for att in mail.attachments:
+        origin = Origin("email", rel, att.name, mail.sender, mail.subject, mail.date_text)
+        datei = f"{rel}{SEP}{att.name}"
+        att_sha, att_where = store.put(att.data)
+        if is_zip_archive(att.data):
+            found.extend(_from_archive(att.data, att_sha, att_where, datei, eingang, origin,
+                                       store, limits, depth=1))
+        else:
+            found.append(Received(att_where, datei, att_sha, len(att.data), eingang, origin))
+    return found
+
+
+def _from_archive(data: bytes, sha: str, where: Path, datei: str, eingang: datetime,
+                  origin: Origin, store: Store, limits: Limits, depth: int) -> list[Received]:
+    if depth > limits.max_archive_depth:
+        return [_problem(sha, where, datei, len(data), eingang, origin,
+                         "ARCHIV_ZU_TIEF", grenze=str(limits.max_archive_depth))]
+    try:
+        items = list(members(data, limits))
+    except XlsxError as err:
+        return [_problem(sha, where, datei, len(data), eingang, origin,
+                         "ARCHIV_UNLESBAR", detail=err.detail or err.code)]
+    found = []
+    for m in items:
+        shown = f"{datei}{SEP}{PurePosixPath(m.name).as_posix()}"
+        member_origin = Origin("archiv", origin.path, _chain(origin.member, m.name),
+                               origin.sender, origin.subject, origin.mail_date)
+        if m.data is None:
+            found.append(_problem(sha, where, shown, 0, eingang, member_origin,
+                                  "ARCHIV_UNLESBAR", detail=f"{m.name}: {m.problem}"))
+            continue
+        m_sha, m_where = store.put(m.data)
+        if is_zip_archive(m.data):
+            found.extend(_from_archive(m.data, m_sha, m_where, shown, eingang, member_origin,
+                                       store, limits, depth + 1))
+        else:
+            found.append(Received(m_where, shown, m_sha, len(m.data), eingang, member_origin))
+    if not items:
+        found.append(_problem(sha, where, datei, len(data), eingang, origin,
+                              "ARCHIV_LEER"))
+    return found
+
+
+def _chain(outer: str, inner: str) -> str:
+    return f"{outer}{SEP}{inner}" if outer else inner
