@@ -31,6 +31,8 @@ class Finding:
     blatt: str = ""
     zelle: str = ""
     wert: str = ""
+    # Set when an analyst accepted this warning (waiver): who, when and why, in German.
+    akzeptiert: str = ""
 
     def at_file(self, datei: str, sha256: str) -> Finding:
         return replace(self, datei=datei, sha256=sha256)
@@ -56,6 +58,13 @@ CSV_COLUMNS = [
     "blatt", "zelle", "regel", "schwere", "meldung",
 ]
 ALL_COLUMNS = [f.name for f in fields(Finding)]
+
+
+def counts(findings: list[Finding]) -> tuple[int, int]:
+    """(errors, open warnings): accepted warnings no longer count."""
+    errors = sum(1 for f in findings if f.is_error)
+    warnings = sum(1 for f in findings if f.schwere is Severity.WARNING and not f.akzeptiert)
+    return errors, warnings
 
 
 def sort_key(f: Finding) -> tuple:

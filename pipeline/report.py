@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import waivers
 from pipeline.aggregate import AppInfo, kennzahlen
 from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
@@ -22,7 +23,6 @@ from pipeline.rules.context import AppContext, SubmissionRef
 from pipeline.select import USED, Entry, decide
 from pipeline.spec import Programme, load_programme, load_template
 from pipeline.validate import Checked, check_bytes
-
 
 STORE_DIR = "eingangsarchiv"
 
@@ -45,6 +45,7 @@ class ReportResult:
     registry_path: Path | None = None
     registry_sha256: str = ""
     stichtag: date | None = None
+    waivers_applied: list = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -84,6 +85,27 @@ def _app_findings(entries: list[Entry], prog: Programme) -> list[Finding]:
     return found
 
 
+def _attach(entries: list[Entry], findings: list[Finding]) -> None:
+    """Cross-quarter findings belong to the file they point at."""
+    by_file = {e.received.datei: e for e in entries}
+    for f in findings:
+        checked = by_file[f.datei].checked
+        checked.findings = sorted([*checked.findings, f], key=sort_key)
+
+
+def _apply_waivers(inbox: Path, entries: list[Entry]) -> tuple[list, list[Finding]]:
+    path = waivers.find_file(inbox)
+    if path is None:
+        return [], []
+    loaded, problems = waivers.load(path)
+    every = [f for e in entries for f in e.checked.findings]
+    _marked, applied, about = waivers.apply(loaded, every, path.name)
+    accepted = {id(original): marked for original, marked in zip(every, _marked, strict=True)}
+    for e in entries:
+        e.checked.findings = [accepted[id(f)] for f in e.checked.findings]
+    return applied, problems + about
+
+
 def _apps_for_figures(apps: list[Application], entries: list[Entry],
                       prog: Programme) -> list[AppInfo]:
     """Registry applications; without a registry, every AGS seen in a used submission at
@@ -105,15 +127,17 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
     store = Store(store_dir or out_dir / STORE_DIR)
     received = collect(inbox, store, prog.limits)
     entries = decide([Entry(r, check_received(r, prog, known)) for r in received])
-    app_findings = _app_findings(entries, prog)
+    _attach(entries, _app_findings(entries, prog))
+    applied, waiver_findings = _apply_waivers(inbox, entries)
     used = {(e.key[0], e.period): e for e in entries if e.status == USED}
     facts = {key: extract(e.checked.submission, prog) for key, e in used.items()}
     infos = _apps_for_figures(apps, entries, prog)
     figures = kennzahlen(prog, spec, infos, {k: v for k, v in facts.items()
                                              if k[0] in {i.ags for i in infos}})
-    findings = sorted([f for e in entries for f in e.checked.findings] + app_findings,
-                      key=sort_key) + list(reg_findings)
+    findings = sorted([f for e in entries for f in e.checked.findings], key=sort_key)
+    findings += list(reg_findings) + waiver_findings
     result = ReportResult(entries, findings, figures, apps, list(reg_findings), used=used,
+                          waivers_applied=applied,
                           facts=facts, registry_path=registry,
                           registry_sha256=sha256_file(registry) if registry else "",
                           stichtag=stichtag or date.today())

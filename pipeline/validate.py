@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.findings import Finding, sort_key
+from pipeline.findings import Finding, counts, sort_key
 from pipeline.read.submission import Submission, read_submission
 from pipeline.rules import files as file_rules
 from pipeline.rules import run_submission_rules
@@ -31,11 +31,12 @@ class Checked:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.is_error)
+        return counts(self.findings)[0]
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.schwere.value == "Warnung")
+        """Open warnings: accepted ones (waivers) no longer count."""
+        return counts(self.findings)[1]
 
 
 def _sniff(data: bytes) -> str:

@@ -7,31 +7,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.findings import Finding
 from pipeline.outputs import csvs
 from pipeline.outputs.ministry import write_ministry_workbook
 from pipeline.spec import Programme
 
 
-def _counts_per_file(findings: list[Finding]) -> dict[str, tuple[int, int]]:
-    """(errors, warnings) per received file, including cross-quarter warnings."""
-    counts: dict[str, list[int]] = {}
-    for f in findings:
-        c = counts.setdefault(f.datei, [0, 0])
-        if f.is_error:
-            c[0] += 1
-        elif f.schwere.value == "Warnung":
-            c[1] += 1
-    return {k: (v[0], v[1]) for k, v in counts.items()}
-
-
 def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    counts = _counts_per_file(result.findings)
     intake_rows = []
     for e in result.entries:
         key = e.key or ("", None, None)
-        errors, warnings = counts.get(e.received.datei, (0, 0))
+        errors, warnings = e.checked.errors, e.checked.warnings
         intake_rows.append([e.received.datei, e.received.sha256,
                             e.received.eingang.isoformat(), key[0], key[1], key[2],
                             e.status, errors, warnings])

@@ -8,4 +8,5 @@ from pipeline.rules import (  # noqa: F401
     registry_rules,
     staff,
     structure,
+    waiver_rules,
 )

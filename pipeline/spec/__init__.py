@@ -55,6 +55,16 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class Amif:
+    """Parameters of the AMIF report: accounting year, CPR cut-offs, suppression."""
+
+    accounting_year_start_month: int = 7
+    cutoffs: tuple[str, ...] = ("01-31", "04-30", "07-31", "09-30", "11-30")
+    person_units: tuple[str, ...] = ("Personen",)
+    secondary_label: str = "."
+
+
+@dataclass(frozen=True)
 class Programme:
     id: str
     name: str
@@ -76,6 +86,7 @@ class Programme:
     indicators: tuple[Indicator, ...]
     limits: Limits
     digest: str
+    amif: Amif = Amif()
 
 
 @dataclass(frozen=True)
@@ -230,7 +241,12 @@ def load_programme(path: Path = PROGRAMME_FILE) -> Programme:
         ),
         limits=Limits(**raw["limits"]),
         digest=_digest(path),
+        amif=_amif(raw.get("amif", {})),
     )
+
+
+def _amif(raw: dict) -> Amif:
+    return Amif(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
 def _field(raw: dict) -> FieldSpec:
