@@ -62,7 +62,10 @@ def template(registry: Path | None, projektjahr: int, quartal: int, out: Path,
 @click.option("--output", "out", type=DIR, required=True, help="Ausgabeordner.")
 @click.option("--registry", type=FILE, help="Projektverzeichnis (.csv oder .xlsx).")
 @click.option("--stichtag", callback=_stichtag, help="Stichtag JJJJ-MM-TT (Standard: heute).")
-def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None) -> None:
+@click.option("--store", type=DIR, help="Eingangsarchiv und Eingangsbuch (Standard: "
+              "AUSGABE/eingangsarchiv).")
+def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None,
+           store: Path | None) -> None:
     """Alle Eingänge prüfen, zusammenführen und die Berichte schreiben.
 
     \b
@@ -71,7 +74,7 @@ def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None)
           --registry config/projektverzeichnis.csv --stichtag 2026-02-15
     """
     try:
-        result = service.report(inbox, out, registry, stichtag)
+        result = service.report(inbox, out, registry, stichtag, store)
     except ConfigError as err:
         raise UsageExit(str(err)) from err
     if not result.entries:
@@ -84,6 +87,27 @@ def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     click.echo(f"{len(result.entries)} Datei(en) ausgewertet ({summary or 'keine'}); "
                f"{result.errors} Fehler, {result.warnings} Warnungen. Ergebnisse in {out}.")
+
+
+@main.command()
+@click.option("--output", "out", type=DIR, default="output", show_default=True,
+              help="Ausgabeordner des Berichtslaufs.")
+@click.option("--store", type=DIR, help="Eingangsarchiv, falls nicht im Ausgabeordner.")
+@click.option("--registry", type=FILE, help="Projektverzeichnis (zeigt auch Projekte ohne "
+              "Eingang).")
+@click.option("--stichtag", callback=_stichtag, help="Stichtag JJJJ-MM-TT (Standard: heute).")
+def status(out: Path, store: Path | None, registry: Path | None,
+           stichtag: date | None) -> None:
+    """Eingangsbuch je Projekt und Quartal: eingegangen, fehlerhaft, fehlt, überfällig.
+
+    \b
+    Beispiel:
+      kisi status --output output --registry config/projektverzeichnis.csv
+    """
+    try:
+        click.echo(service.status(out, store, registry, stichtag or date.today()))
+    except ConfigError as err:
+        raise UsageExit(str(err)) from err
 
 
 @main.command()
@@ -109,8 +133,8 @@ def validate(files: tuple[Path, ...], registry: Path | None) -> None:
 
 @main.command()
 @click.option("--output", "out", type=DIR, required=True, help="Zielordner für die Demo.")
-@click.option("--stichtag", callback=_stichtag, default="2026-05-15",
-              help="Stichtag JJJJ-MM-TT für die Demo (Standard: 2026-05-15).")
+@click.option("--stichtag", callback=_stichtag, default="2027-02-15",
+              help="Stichtag JJJJ-MM-TT für die Demo (Standard: 2027-02-15).")
 def demo(out: Path, stichtag: date) -> None:
     """Fiktive Beispieldaten erzeugen (mit typischen Fehlern) und auswerten.
 

@@ -42,9 +42,10 @@ def validate_files(paths: list[Path], registry: Path | None) -> list[Checked]:
     return [check_received(direct(p), prog, known) for p in paths]
 
 
-def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None) -> ReportResult:
+def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None,
+           store: Path | None = None) -> ReportResult:
     try:
-        return run_report(inbox, out, registry, stichtag)
+        return run_report(inbox, out, registry, stichtag, store)
     except RegistryError as err:
         raise ConfigError(str(err)) from err
 
@@ -67,3 +68,22 @@ def format_findings(checked: Checked) -> str:
     if not checked.findings:
         lines.append("  keine Befunde")
     return "\n".join(lines)
+
+
+def status(out: Path, store: Path | None, registry: Path | None, stichtag: date) -> str:
+    from pipeline import ledger
+    from pipeline.report import STORE_DIR
+    from pipeline.status import ledger_table
+
+    root = store or out / STORE_DIR
+    if not (root / ledger.FILE_NAME).exists():
+        raise ConfigError(f"Im Ordner „{root}“ gibt es noch kein Eingangsbuch. Bitte zuerst "
+                          "„kisi report“ ausführen.")
+    prog = load_programme()
+    names = {}
+    if registry:
+        try:
+            names = {a.ags: a.name for a in read_registry(registry, prog)[0]}
+        except RegistryError as err:
+            raise ConfigError(str(err)) from err
+    return ledger_table(prog, list(ledger.latest(root)), names, stichtag)
