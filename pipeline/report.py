@@ -14,6 +14,7 @@ from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
 from pipeline.intake import Received, Store, collect, sha256_file
 from pipeline.ledger import record_run
+from pipeline.outputs.waivers_csv import write_applied
 from pipeline.outputs.write import write_outputs
 from pipeline.periods import Period
 from pipeline.registry import Application, read_registry
@@ -144,4 +145,6 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
     record_run(store.root, entries, result.stichtag, (prog.digest, spec.digest),
                result.registry_sha256)
     write_outputs(result, out_dir, prog, result.stichtag)
+    write_applied(out_dir / "ausnahmen_angewendet.csv", applied)
+    result.outputs.append(out_dir / "ausnahmen_angewendet.csv")
     return result

@@ -1,0 +1,66 @@
+"""A generic table sheet: typed columns, optional group header row, bold total rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from xlsxwriter.worksheet import Worksheet
+
+from pipeline.outputs.xlsxkit import Book, autofilter, put
+
+BOLD = {"money": "money_bold", "int": "int_bold", "text": "bold"}
+
+
+@dataclass(frozen=True)
+class Col:
+    head: str
+    width: int = 14
+    fmt: str = "text"  # a format name of xlsxkit.FORMATS
+    group: str = ""    # text of the group header above (consecutive equal groups merge)
+
+
+@dataclass
+class Table:
+    cols: list[Col]
+    rows: list[list[object]] = field(default_factory=list)
+    bold: set[int] = field(default_factory=set)  # indexes of total rows
+
+    def add(self, values: Sequence[object], total: bool = False) -> None:
+        if len(values) != len(self.cols):
+            raise ValueError(f"{len(values)} values for {len(self.cols)} columns")
+        if total:
+            self.bold.add(len(self.rows))
+        self.rows.append(list(values))
+
+
+def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0) -> Worksheet:
+    """Header (and group row if any column has a group), frozen, filtered, printable."""
+    grouped = any(c.group for c in table.cols)
+    head_row = 1 if grouped else 0
+    ws = book.sheet(name, [c.head for c in table.cols], [c.width for c in table.cols],
+                    header_row=head_row)
+    if grouped:
+        _group_row(book, ws, table.cols)
+    ws.freeze_panes(head_row + 1, freeze_cols)
+    plain = [book.fmt(c.fmt) for c in table.cols]
+    strong = [book.fmt(BOLD.get(c.fmt, c.fmt)) for c in table.cols]
+    for i, values in enumerate(table.rows):
+        fmts = strong if i in table.bold else plain
+        for col, value in enumerate(values):
+            put(ws, head_row + 1 + i, col, value, fmts[col])
+    autofilter(ws, head_row + len(table.rows), len(table.cols), head_row)
+    return ws
+
+
+def _group_row(book: Book, ws: Worksheet, cols: Sequence[Col]) -> None:
+    start = 0
+    for i in range(1, len(cols) + 1):
+        if i == len(cols) or cols[i].group != cols[start].group:
+            text = cols[start].group
+            if text and i - 1 > start:
+                ws.merge_range(0, start, 0, i - 1, "", book.f["head"])
+                ws.write_string(0, start, text, book.f["head"])
+            elif text:
+                ws.write_string(0, start, text, book.f["head"])
+            start = i

@@ -1,0 +1,124 @@
+"""Shared xlsxwriter setup for the report workbooks.
+
+Every workbook is opened with the same safety options (municipal text never becomes a
+formula, a link or a number), a fixed document date (equal runs, equal bytes), German
+display formats and one print setup. `put` is the only way cell values are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
+           "strings_to_numbers": False}
+AUTHOR = "KISI-Berichtswesen"
+A4 = 9
+HEADER_ROW = 0
+
+# Excel number formats are locale-neutral codes; Excel and LibreOffice show them with the
+# reader's separators, i.e. "1.234,56 €" and "15.05.2026" on a German system.
+FORMATS: dict[str, dict[str, object]] = {
+    "title": {"bold": True, "font_size": 14},
+    "subtitle": {"italic": True, "font_color": "#595959"},
+    "bold": {"bold": True},
+    "head": {"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top",
+             "border": 1},
+    "money": {"num_format": '#,##0.00 "€"'},
+    "money_bold": {"num_format": '#,##0.00 "€"', "bold": True},
+    "int": {"num_format": "#,##0"},
+    "int_bold": {"num_format": "#,##0", "bold": True},
+    "pct": {"num_format": "0.0 %"},
+    "date": {"num_format": "dd.mm.yyyy", "align": "left"},
+    "datetime": {"num_format": "dd.mm.yyyy hh:mm", "align": "left"},
+    "text": {},
+    "wrap": {"text_wrap": True, "valign": "top"},
+    "right": {"align": "right"},
+    "link": {"num_format": '#,##0.00 "€"', "font_color": "#0563C1", "underline": 1},
+    "mono": {"font_name": "Consolas", "font_size": 9},
+}
+
+
+class Book:
+    """A workbook plus its named formats."""
+
+    def __init__(self, path: Path, title: str, created: datetime) -> None:
+        self.wb: Workbook = xlsxwriter.Workbook(str(path), OPTIONS)
+        self.wb.set_properties({"title": title, "author": AUTHOR, "company": "HMSI",
+                                "created": created})
+        self.title = title
+        self.f: dict[str, Format] = {k: self.wb.add_format(v) for k, v in FORMATS.items()}
+        self._extra: dict[str, Format] = {}
+
+    def fmt(self, name: str, **props: object) -> Format:
+        """A named format, or a cached ad-hoc one (e.g. a status colour)."""
+        if not props:
+            return self.f[name]
+        key = name + repr(sorted(props.items()))
+        if key not in self._extra:
+            self._extra[key] = self.wb.add_format({**FORMATS.get(name, {}), **props})
+        return self._extra[key]
+
+    def sheet(self, name: str, headers: Sequence[str], widths: Sequence[int],
+              header_row: int = HEADER_ROW) -> Worksheet:
+        """A table sheet: bold header row, frozen below it, printed landscape on A4."""
+        ws = self.wb.add_worksheet(name)
+        for col, (text, width) in enumerate(zip(headers, widths, strict=True)):
+            ws.write_string(header_row, col, text, self.f["head"])
+            ws.set_column(col, col, width)
+        ws.freeze_panes(header_row + 1, 0)
+        print_setup(ws, self.title, name, header_row)
+        return ws
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+def print_setup(ws: Worksheet, title: str, name: str, header_row: int = HEADER_ROW) -> None:
+    ws.set_paper(A4)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0, header_row)
+    ws.set_margins(left=0.5, right=0.5, top=0.8, bottom=0.7)
+    # Only fixed texts go into header/footer ('&' is a control character there).
+    ws.set_header(f"&L{_safe(title)}&R{_safe(name)}")
+    ws.set_footer("&LKISI-Berichtswesen&RSeite &P von &N")
+
+
+def _safe(text: str) -> str:
+    return text.replace("&", "&&")
+
+
+def put(ws: Worksheet, row: int, col: int, value: object, fmt: Format | None = None) -> None:
+    """Write one value by its Python type; text is always a plain string cell."""
+    if value is None:
+        if fmt is not None:
+            ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_string(row, col, "ja" if value else "nein", fmt)
+    elif isinstance(value, (Decimal, int, float)):
+        ws.write_number(row, col, float(value), fmt)
+    elif isinstance(value, datetime):
+        ws.write_datetime(row, col, value.replace(tzinfo=None), fmt)
+    elif isinstance(value, date):
+        ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def put_row(ws: Worksheet, row: int, values: Sequence[object],
+            fmts: Sequence[Format | None]) -> None:
+    for col, (value, fmt) in enumerate(zip(values, fmts, strict=True)):
+        put(ws, row, col, value, fmt)
+
+
+def autofilter(ws: Worksheet, last_row: int, columns: int,
+               header_row: int = HEADER_ROW) -> None:
+    ws.autofilter(header_row, 0, max(last_row, header_row + 1), columns - 1)
