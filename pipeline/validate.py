@@ -14,7 +14,7 @@ from pipeline.read.submission import Submission, read_submission
 from pipeline.rules import files as file_rules
 from pipeline.rules import run_submission_rules
 from pipeline.rules.context import Context
-from pipeline.rules.structure import TEMPLATE_ID, TEMPLATE_VERSION
+from pipeline.rules.structure import TEMPLATE_ID, TEMPLATE_OLD, TEMPLATE_VERSION
 from pipeline.spec import Programme, load_template, template_versions
 from pipeline.xlsx import XlsxError, read_xlsx
 
@@ -93,6 +93,8 @@ def check_bytes(data: bytes, datei: str, sha256: str, prog: Programme,
         # Template names damaged: read with the newest spec to say what else is wrong.
         sub = read_submission(raw, prog.limits.max_table_rows, spec=newest)
         checked.submission = sub
+    if sub.spec.version != newest.version and sub.version == sub.spec.version:
+        found.append(TEMPLATE_OLD.finding(gefunden=sub.version, aktuell=newest.version))
     if sub.template_id != sub.spec.id:
         found.append(TEMPLATE_ID.finding(gefunden=sub.template_id, erwartet=sub.spec.id))
     found.extend(run_submission_rules(Context(sub, sub.spec, prog, known_ags)))

@@ -45,7 +45,10 @@ def test_both_versions_are_read_with_their_own_spec(with_version_2, tmp_path):
         row["Zahlungsempfaenger"] = row.pop("Empfaenger")
     new = build_workbook(tmp_path / "v2.xlsx", MUSTERSTADT, data, spec=v2)
     checked_old, checked_new = check(old), check(new)
-    assert checked_old.findings == [] and checked_new.findings == []
+    assert checked_new.findings == []
+    note = only(checked_old, "VORLAGE_ALT")  # read, with a note to use the current template
+    assert note.schwere.value == "Hinweis" and "Version 2" in note.meldung
+    assert checked_old.errors == 0 and len(checked_old.findings) == 1
     assert checked_old.submission.spec.version == "1"
     assert "TN_DIGITAL" not in checked_old.submission.fields
     assert checked_new.submission.get("TN_DIGITAL") == 4

@@ -20,6 +20,12 @@ TEMPLATE_VERSION = declare(
     "Bitte übertragen Sie Ihre Angaben in die aktuelle Vorlage (Version {aktuell}), die Sie "
     "vom Ministerium erhalten haben.", "docs/template-versions.md", "einreichung")
 
+TEMPLATE_OLD = declare(
+    "VORLAGE_ALT", H, "Ältere Vorlagenversion",
+    "Dieser Bericht verwendet die Vorlagenversion {gefunden}; aktuell ist Version {aktuell}. "
+    "Er wurde mit den Regeln der Version {gefunden} gelesen. Bitte verwenden Sie für den "
+    "nächsten Bericht die aktuelle Vorlage.", "docs/template-versions.md", "einreichung")
+
 
 @rule("STRUKTUR_NAME", E, "Feldname fehlt oder ist defekt",
       "Der Feldname {name} ({bezeichnung}) {zustand}. Er wird zum Auslesen gebraucht. Bitte "
