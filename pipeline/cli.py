@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__, service
+from pipeline.progress import Progress
 from pipeline.report import ConfigError
 
 DIR = click.Path(file_okay=False, path_type=Path)
@@ -74,7 +75,8 @@ def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None,
           --registry config/projektverzeichnis.csv --stichtag 2026-02-15
     """
     try:
-        result = service.report(inbox, out, registry, stichtag, store)
+        progress = Progress()
+        result = service.report(inbox, out, registry, stichtag, store, progress)
     except ConfigError as err:
         raise UsageExit(str(err)) from err
     if not result.entries:
@@ -85,8 +87,9 @@ def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None,
     for e in result.entries:
         counts[e.status] = counts.get(e.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    click.echo(f"{len(result.entries)} Datei(en) ausgewertet ({summary or 'keine'}); "
-               f"{result.errors} Fehler, {result.warnings} Warnungen. Ergebnisse in {out}.")
+    click.echo(f"{len(result.entries)} Datei(en) in {progress.seconds:.1f} s ausgewertet "
+               f"({summary or 'keine'}); {result.errors} Fehler, {result.warnings} Warnungen. "
+               f"Ergebnisse in {out}.")
 
 
 @main.command()

@@ -10,13 +10,16 @@ import pandas as pd
 
 from pipeline import waivers
 from pipeline.aggregate import AppInfo, kennzahlen
+from pipeline.checkcache import CheckCache
 from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
 from pipeline.intake import Received, Store, collect, sha256_file
 from pipeline.ledger import record_run
 from pipeline.outputs.waivers_csv import write_applied
 from pipeline.outputs.write import write_outputs
+from pipeline.parallel import check_all
 from pipeline.periods import Period
+from pipeline.progress import Progress
 from pipeline.registry import Application, read_registry
 from pipeline.rules import files as file_rules
 from pipeline.rules import run_application_rules
@@ -118,7 +121,8 @@ def _apps_for_figures(apps: list[Application], entries: list[Entry],
 
 
 def run_report(inbox: Path, out_dir: Path, registry: Path | None,
-               stichtag: date | None = None, store_dir: Path | None = None) -> ReportResult:
+               stichtag: date | None = None, store_dir: Path | None = None,
+               progress: Progress | None = None, use_cache: bool = True) -> ReportResult:
     prog = load_programme()
     spec = load_template()
     if not inbox.is_dir():
@@ -127,7 +131,12 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
     known = frozenset(a.ags for a in apps) if registry else None
     store = Store(store_dir or out_dir / STORE_DIR)
     received = collect(inbox, store, prog.limits)
-    entries = decide([Entry(r, check_received(r, prog, known)) for r in received])
+    progress = progress or Progress(quiet=True)
+    progress.start(len(received))
+    cache = CheckCache(store.root, prog, known) if use_cache else None
+    checked = check_all(received, check_received, prog, known, cache, progress.advance)
+    progress.finish()
+    entries = decide([Entry(r, c) for r, c in zip(received, checked, strict=True)])
     _attach(entries, _app_findings(entries, prog))
     applied, waiver_findings = _apply_waivers(inbox, entries)
     used = {(e.key[0], e.period): e for e in entries if e.status == USED}

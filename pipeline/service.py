@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.intake import direct
+from pipeline.progress import Progress
 from pipeline.registry import RegistryError, read_registry
 from pipeline.report import ConfigError, ReportResult, check_received, run_report
 from pipeline.spec import load_programme
@@ -43,9 +44,9 @@ def validate_files(paths: list[Path], registry: Path | None) -> list[Checked]:
 
 
 def report(inbox: Path, out: Path, registry: Path | None, stichtag: date | None,
-           store: Path | None = None) -> ReportResult:
+           store: Path | None = None, progress: Progress | None = None) -> ReportResult:
     try:
-        return run_report(inbox, out, registry, stichtag, store)
+        return run_report(inbox, out, registry, stichtag, store, progress)
     except RegistryError as err:
         raise ConfigError(str(err)) from err
 

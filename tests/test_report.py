@@ -185,3 +185,31 @@ def test_two_runs_give_identical_bytes(inbox, tmp_path):
             "kennzahlen.csv"} <= set(files)
     for name in files:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_cached_and_uncached_runs_give_identical_bytes(inbox, tmp_path):
+    box, registry = inbox
+    store = tmp_path / "store"
+    run_report(box, tmp_path / "cold", registry, date(2026, 5, 15), store_dir=store)
+    cached = list((store / "cache").rglob("*.pickle"))
+    assert cached  # the cold run filled the cache
+    run_report(box, tmp_path / "warm", registry, date(2026, 5, 15), store_dir=store)
+    run_report(box, tmp_path / "plain", registry, date(2026, 5, 15), use_cache=False)
+    for path in (tmp_path / "cold").iterdir():
+        if path.is_file():
+            assert path.read_bytes() == (tmp_path / "warm" / path.name).read_bytes(), path.name
+            assert path.read_bytes() == (tmp_path / "plain" / path.name).read_bytes(), path.name
+
+
+def test_parallel_and_sequential_checks_agree(inbox, tmp_path, monkeypatch):
+    box, registry = inbox
+    for n in range(8):  # enough files for the process pool
+        _write(box / "mehr" / f"k{n}.xlsx", Identity("06431903", "Leerdorf", 1, 1 + n % 4),
+               day=10 + n)
+    monkeypatch.setenv("KISI_WORKERS", "2")
+    run_report(box, tmp_path / "par", registry, date(2026, 5, 15), use_cache=False)
+    monkeypatch.setenv("KISI_WORKERS", "1")
+    run_report(box, tmp_path / "seq", registry, date(2026, 5, 15), use_cache=False)
+    for path in (tmp_path / "par").iterdir():
+        if path.is_file():
+            assert path.read_bytes() == (tmp_path / "seq" / path.name).read_bytes(), path.name

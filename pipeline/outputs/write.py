@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipeline.outputs import csvs
 from pipeline.outputs.ministry import write_ministry_workbook
+from pipeline.outputs.view import ReportView
 from pipeline.spec import Programme
 
 
@@ -23,12 +24,12 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date) -> Non
                             e.status, errors, warnings])
     fig_rows = [[r.projekt_ags, _opt_int(r.projektjahr), _opt_int(r.quartal), r.kennzahl,
                  r.wert] for r in result.figures.itertuples(index=False)]
+    view = ReportView(result, prog, stichtag)
     targets = {
         "befunde.csv": lambda p: csvs.write_findings(p, result.findings),
         "eingaenge.csv": lambda p: csvs.write_intake(p, intake_rows),
         "kennzahlen.csv": lambda p: csvs.write_figures(p, fig_rows),
-        "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, result, prog,
-                                                                      stichtag),
+        "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, view),
     }
     for name, write in targets.items():
         write(out_dir / name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pipeline.periods import Period, quarter_end, quarter_start
 from pipeline.read.submission import Submission
@@ -15,6 +16,13 @@ class Context:
     spec: TemplateSpec
     prog: Programme
     known_ags: frozenset[str] | None = None  # None: no registry given
+
+    @cached_property
+    def items(self) -> list:
+        """Every read value with its spec entry (computed once, used by many rules)."""
+        from pipeline.rules.items import all_items
+
+        return all_items(self)
 
     @property
     def period(self) -> Period | None:

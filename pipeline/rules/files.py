@@ -98,3 +98,9 @@ CONTAINER = {
         "Das ZIP-Archiv enthält keine Dateien. Bitte senden Sie den Quartalsbericht als "
         ".xlsx-Datei.", BASIS, "datei"),
 }
+
+CRASH = declare("DATEI_ABSTURZ", E, "Datei bringt das Lesen zum Absturz",
+                "Beim Lesen dieser Datei ist der Prüfprozess abgebrochen (Speicher oder "
+                "beschädigter Inhalt). Die Datei wurde nicht ausgewertet; bitte speichern Sie "
+                "den Bericht neu und senden Sie ihn noch einmal.",
+                "Sicherheitsgrenzen (docs/security.md)", "datei")

@@ -25,7 +25,15 @@ def column_label(col: ColumnSpec, row_number: int) -> str:
     return f"„{col.name}“ in Zeile {row_number} der Tabelle {col.table}"
 
 
-def items(ctx: Context) -> Iterator[Item]:
+def items(ctx: Context) -> list[Item]:
+    return ctx.items
+
+
+def all_items(ctx: Context) -> list[Item]:
+    return list(_walk(ctx))
+
+
+def _walk(ctx: Context) -> Iterator[Item]:
     for fs in ctx.spec.fields:
         v = ctx.sub.fields.get(fs.name)
         if v is not None:

@@ -1,0 +1,52 @@
+"""Results cache: a file's check result by its SHA-256, so unchanged files are not parsed again.
+
+The key covers everything a result depends on besides the bytes: program version, programme
+and template specs, and the registry's AGS list. Any change gives a fresh cache folder.
+Entries are written atomically under the store (which only this program writes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.outputs.atomic import write_bytes
+from pipeline.spec import Programme, load_template, template_versions
+from pipeline.validate import Checked
+
+
+def cache_key(prog: Programme, known: frozenset[str] | None) -> str:
+    parts = [__version__, prog.digest, *(load_template(v).digest for v in template_versions()),
+             "-" if known is None else ",".join(sorted(known))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+class CheckCache:
+    def __init__(self, root: Path, prog: Programme, known: frozenset[str] | None) -> None:
+        self.dir = root / "cache" / cache_key(prog, known)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, sha256: str) -> Path:
+        return self.dir / f"{sha256}.pickle"
+
+    def get(self, sha256: str, datei: str) -> Checked | None:
+        path = self._path(sha256)
+        try:
+            checked: Checked = pickle.loads(path.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        return relocate(checked, datei)
+
+    def put(self, checked: Checked) -> None:
+        write_bytes(self._path(checked.sha256), pickle.dumps(checked, pickle.HIGHEST_PROTOCOL))
+
+
+def relocate(checked: Checked, datei: str) -> Checked:
+    """The same bytes received under another name: findings point at that name."""
+    if checked.datei == datei:
+        return checked
+    return replace(checked, datei=datei,
+                   findings=[replace(f, datei=datei) for f in checked.findings])

@@ -1,0 +1,89 @@
+"""Turn an openpyxl workbook into reproducible .xlsx bytes.
+
+openpyxl stamps the save time into the zip members and docProps/core.xml, and it drops the
+cached results of formulas. Both are fixed here: members get a fixed timestamp, the document
+date is set by the caller, and cached values read from the original file are written back,
+so a formula the clerk typed keeps the value our reader accepted (rule FORMEL_WERT).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from openpyxl import Workbook
+from openpyxl.writer.excel import ExcelWriter
+
+from pipeline.xlsx.model import RawWorkbook
+
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Cell kind of our reader -> `t` attribute of a formula cell with a cached result.
+CACHED_TYPE = {"n": "", "s": "str", "b": "b", "e": "e", "d": "d"}
+
+Cached = dict[str, tuple[str, str]]  # "B16" -> (kind, text)
+
+
+def cached_formula_values(raw: RawWorkbook) -> dict[str, Cached]:
+    """Sheet name -> cell -> cached result, for every formula cell that has one."""
+    found: dict[str, Cached] = {}
+    for sheet, cells in raw.cells.items():
+        for cell in cells.values():
+            if cell.formula is not None and cell.has_value and cell.kind in CACHED_TYPE:
+                found.setdefault(sheet, {})[cell.ref] = (cell.kind, cell.text)
+    return found
+
+
+def workbook_bytes(wb: Workbook, modified: datetime | None,
+                   cached: Mapping[str, Cached] | None = None) -> bytes:
+    """Serialise `wb` without the current time; put cached formula results back."""
+    if modified is not None:
+        wb.properties.modified = modified
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()  # unlike wb.save(), does not set modified = now
+    parts = {ws.path.lstrip("/"): cached[ws.title] for ws in wb.worksheets
+             if cached and ws.title in cached}
+    return _normalised(buffer.getvalue(), parts)
+
+
+def _normalised(data: bytes, cached_by_part: dict[str, Cached]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename in cached_by_part:
+                body = _with_cached(body.decode("utf-8"), cached_by_part[info.filename]
+                                    ).encode("utf-8")
+            member = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o644 << 16
+            dst.writestr(member, body)
+    return out.getvalue()
+
+
+# openpyxl writes a formula cell as <c r="B16" s="3"><f>..</f><v/></c> (v may be absent).
+_FORMULA_CELL = re.compile(
+    r'<c r="(?P<ref>[A-Z]{1,3}[0-9]{1,7})"(?P<attrs>[^>]*)>'
+    r'(?P<f><f(?:\s[^>]*)?>.*?</f>|<f(?:\s[^>]*)?/>)'
+    r'(?:<v\s*/>|<v>\s*</v>)?</c>',
+    re.DOTALL,
+)
+
+
+def _with_cached(xml: str, cached: Cached) -> str:
+    def put_back(match: re.Match[str]) -> str:
+        hit = cached.get(match["ref"])
+        if hit is None:
+            return match.group(0)
+        kind, text = hit
+        attrs = re.sub(r'\st="[^"]*"', "", match["attrs"])
+        if CACHED_TYPE[kind]:
+            attrs += f' t="{CACHED_TYPE[kind]}"'
+        return f'<c r="{match["ref"]}"{attrs}>{match["f"]}<v>{escape(text)}</v></c>'
+
+    return _FORMULA_CELL.sub(put_back, xml)

@@ -1,0 +1,151 @@
+"""The sheet "Prüfbericht": title block, findings with links to their cells, key figures.
+
+Every text that comes from a municipality (file name, project name, messages quoting cell
+values) is written as a plain string: `data_type = "s"` after assignment, so a value
+starting with "=" never becomes a formula.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipeline.feedback.model import (
+    COLOUR_WORDS,
+    SEVERITY_ORDER,
+    ReportInfo,
+    counts_text,
+    fill_for,
+    german_datetime,
+)
+from pipeline.findings import Finding
+from pipeline.rules.fmt import fmt
+
+TITLE = "KISI-Prüfbericht"
+HEADERS = ("Nr.", "Schwere", "Blatt", "Zelle", "Regel", "Meldung")
+WIDTHS = (6, 10, 14, 10, 24, 95)
+MESSAGE_COLUMN = 6
+VALUE_COLUMN = 4  # title block: label in A (overflows into B, C), value from D on
+RESTORE_COLUMN = 8  # hidden: what a marked cell looked like before (see restore.py)
+LINE_HEIGHT = 15
+BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One finding as listed: `link` is True when its sheet and cell exist in the workbook;
+    `restore` is the JSON kept for the first finding of each marked cell."""
+
+    finding: Finding
+    link: bool = False
+    restore: str = ""
+
+
+def text_cell(ws: Worksheet, row: int, col: int, value: object) -> None:
+    cell = ws.cell(row=row, column=col, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # municipal text is data, never a formula
+
+
+def _rows_needed(text: str, width: int) -> int:
+    chars_per_line = max(int(width * 1.15), 10)
+    return sum(max(1, math.ceil(len(part) / chars_per_line)) for part in text.split("\n"))
+
+
+def legend_text() -> str:
+    colours = ", ".join(f"{COLOUR_WORDS[s]} = {s.value}" for s in SEVERITY_ORDER)
+    return (f"Die betroffenen Zellen sind farbig markiert ({colours}) und haben einen "
+            "Kommentar mit der Erläuterung. Ein Klick auf die Zelle in der Spalte „Zelle“ "
+            "springt dorthin. Fehler müssen korrigiert werden, Warnungen bitte prüfen, "
+            "Hinweise dienen zur Information.")
+
+
+def _title_block(ws: Worksheet, info: ReportInfo, findings: Sequence[Finding],
+                 extra: Sequence[tuple[str, str]]) -> int:
+    ws.cell(row=1, column=1, value=TITLE).font = Font(bold=True, size=14)
+    project = " ".join(p for p in (info.ags, info.name) if p)
+    lines: list[tuple[str, str]] = [
+        ("Projekt", project or "unbekannt"),
+        ("Berichtszeitraum", info.zeitraum or "unbekannt"),
+        ("Datei", info.datei),
+        ("Prüfsumme (SHA-256)", f"{info.sha256[:16]}…" if info.sha256 else ""),
+        ("Eingegangen", german_datetime(info.eingang) if info.eingang else "unbekannt"),
+        ("Befunde", counts_text(list(findings))),
+        ("Ergebnis", info.ergebnis),
+    ]
+    if info.frist is not None:
+        lines.append(("Abgabefrist", fmt(info.frist)))
+    lines += list(extra)
+    row = 2
+    for label, value in lines:
+        ws.cell(row=row, column=1, value=label).font = BOLD
+        text_cell(ws, row, VALUE_COLUMN, value)
+        row += 1
+    return row
+
+
+def write_report_sheet(ws: Worksheet, info: ReportInfo, listed: Sequence[Listed],
+                       extra: Sequence[tuple[str, str]] = ()) -> None:
+    """Fill an empty worksheet with the title block and one row per finding."""
+    for col, width in enumerate(WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    findings = [entry.finding for entry in listed]
+    row = _title_block(ws, info, findings, extra)
+    if not listed:
+        return
+    text_cell(ws, row, 1, legend_text())
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=MESSAGE_COLUMN)
+    ws.cell(row=row, column=1).alignment = WRAP
+    ws.row_dimensions[row].height = LINE_HEIGHT * _rows_needed(legend_text(), sum(WIDTHS))
+    header = row + 2
+    for col, title in enumerate(HEADERS, start=1):
+        ws.cell(row=header, column=col, value=title).font = BOLD
+    ws.freeze_panes = ws.cell(row=header + 1, column=1)
+    for number, entry in enumerate(listed, start=1):
+        _finding_row(ws, header + number, number, entry)
+    if any(entry.restore for entry in listed):
+        ws.column_dimensions[get_column_letter(RESTORE_COLUMN)].hidden = True
+
+
+def _finding_row(ws: Worksheet, row: int, number: int, entry: Listed) -> None:
+    f = entry.finding
+    ws.cell(row=row, column=1, value=number)
+    text_cell(ws, row, 2, f.schwere.value)
+    ws.cell(row=row, column=2).fill = fill_for(f.schwere)
+    text_cell(ws, row, 3, f.blatt)
+    text_cell(ws, row, 4, f.zelle)
+    if entry.link:
+        cell = ws.cell(row=row, column=4)
+        # An internal jump (`location`), not an external relationship to "#Sheet!A1".
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{f.blatt}'!{f.zelle}",
+                                   display=f.zelle, tooltip=f"Zu {f.blatt}!{f.zelle} springen")
+        cell.style = "Hyperlink"
+    text_cell(ws, row, 5, f.regel)
+    text_cell(ws, row, MESSAGE_COLUMN, f.meldung)
+    for col in range(1, MESSAGE_COLUMN + 1):
+        ws.cell(row=row, column=col).alignment = WRAP
+    ws.row_dimensions[row].height = LINE_HEIGHT * _rows_needed(f.meldung,
+                                                               WIDTHS[MESSAGE_COLUMN - 1])
+    if entry.restore:
+        text_cell(ws, row, RESTORE_COLUMN, entry.restore)
+
+
+def read_restore_column(ws: Worksheet) -> list[str]:
+    """The hidden restore texts of an earlier Prüfbericht (see restore.py)."""
+    found = []
+    for (value,) in ws.iter_rows(min_col=RESTORE_COLUMN, max_col=RESTORE_COLUMN,
+                                 values_only=True):
+        if isinstance(value, str) and value.startswith("{"):
+            found.append(value)
+    return found
+
+
+def is_our_report(ws: Worksheet) -> bool:
+    return ws["A1"].value == TITLE
