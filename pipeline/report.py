@@ -15,6 +15,8 @@ from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
 from pipeline.intake import Received, Store, collect, sha256_file
 from pipeline.ledger import record_run
+from pipeline.lock import Busy, run_lock
+from pipeline.outputs.atomic import remove_stale_temp_files
 from pipeline.outputs.waivers_csv import write_applied
 from pipeline.outputs.write import write_outputs
 from pipeline.parallel import check_all
@@ -129,7 +131,18 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
         raise ConfigError(f"Der Eingangsordner „{inbox}“ existiert nicht.")
     apps, reg_findings = read_registry(registry, prog) if registry else ([], [])
     known = frozenset(a.ags for a in apps) if registry else None
-    store = Store(store_dir or out_dir / STORE_DIR)
+    store_root = store_dir or out_dir / STORE_DIR
+    try:
+        with run_lock(out_dir, store_root):
+            return _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known,
+                        Store(store_root), stichtag, progress, use_cache)
+    except Busy as err:
+        raise ConfigError(str(err)) from err
+
+
+def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store, stichtag,
+         progress, use_cache) -> ReportResult:
+    remove_stale_temp_files(out_dir)
     received = collect(inbox, store, prog.limits)
     progress = progress or Progress(quiet=True)
     progress.start(len(received))

@@ -22,7 +22,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.feedback.model import AUTHOR, REPORT_SHEET, ReportInfo, fill_for
-from pipeline.feedback.package import cached_formula_values, workbook_bytes
+from pipeline.feedback.package import cached_formula_values, has_created_date, workbook_bytes
 from pipeline.feedback.restore import COMMENT_PREFIX, is_ours, restore_record, \
     strip_previous_markup
 from pipeline.feedback.sheet import Listed, write_report_sheet
@@ -57,7 +57,8 @@ def marked_up_bytes(original: bytes, findings: list[Finding],
     report = wb.create_sheet(name, 0)
     write_report_sheet(report, info, listed)
     _open_on(wb, report)
-    return workbook_bytes(wb, info.stand, _cached_values(original))
+    return workbook_bytes(wb, info.stand, _cached_values(original),
+                          keep_created=has_created_date(original))
 
 
 def _cached_values(original: bytes) -> dict:

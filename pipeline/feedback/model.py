@@ -46,7 +46,25 @@ class ReportInfo:
         first = findings[0] if findings else Finding("", Severity.NOTE, "")
         period = (f"PJ{first.projektjahr} Q{first.quartal}"
                   if first.projektjahr is not None and first.quartal is not None else "")
-        return cls(first.datei, first.sha256, first.projekt_ags, zeitraum=period)
+        return cls(first.datei, first.sha256, first.projekt_ags, zeitraum=period,
+                   ergebnis=result_text(findings))
+
+
+def result_text(findings: list[Finding], used_instead: str = "") -> str:
+    """The Ergebnis line: can the report be used, and what has to happen now."""
+    errors = count(findings, Severity.ERROR)
+    if errors:
+        text = (f"Nicht verwendbar: {plural(errors, 'Fehler', 'Fehler')} muss korrigiert "
+                if errors == 1 else
+                f"Nicht verwendbar: {errors} Fehler müssen korrigiert ")
+        text += "werden (rot markiert). Bitte korrigieren und erneut senden."
+        if used_instead:
+            text += f" Bis dahin gilt {used_instead}."
+        return text
+    if findings:
+        return ("Verwendbar. Bitte prüfen Sie die markierten Zellen; eine erneute Einsendung "
+                "ist nur nötig, wenn Sie dabei etwas korrigieren.")
+    return "Verwendbar: vollständig und ohne Befunde."
 
 
 def plural(n: int, one: str, many: str) -> str:

@@ -12,7 +12,7 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
@@ -21,6 +21,7 @@ from openpyxl.writer.excel import ExcelWriter
 from pipeline.xlsx.model import RawWorkbook
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+FIXED_STAMP = datetime(1980, 1, 1)
 # Cell kind of our reader -> `t` attribute of a formula cell with a cached result.
 CACHED_TYPE = {"n": "", "s": "str", "b": "b", "e": "e", "d": "d"}
 
@@ -37,17 +38,36 @@ def cached_formula_values(raw: RawWorkbook) -> dict[str, Cached]:
     return found
 
 
-def workbook_bytes(wb: Workbook, modified: datetime | None,
-                   cached: Mapping[str, Cached] | None = None) -> bytes:
-    """Serialise `wb` without the current time; put cached formula results back."""
-    if modified is not None:
-        wb.properties.modified = modified
+def workbook_bytes(wb: Workbook, stamp: datetime | None,
+                   cached: Mapping[str, Cached] | None = None, keep_created: bool = False
+                   ) -> bytes:
+    """Serialise `wb` without the current time; put cached formula results back.
+
+    `stamp` becomes the document's modified date (and its created date, unless
+    `keep_created` says the loaded file had one: openpyxl puts "now" where it had none).
+    """
+    stamp = stamp or FIXED_STAMP
+    if stamp.tzinfo is not None:  # core.xml stores UTC
+        stamp = stamp.astimezone(timezone.utc)
+    stamp = stamp.replace(tzinfo=None, microsecond=0)
+    wb.properties.modified = stamp
+    if not keep_created:
+        wb.properties.created = stamp
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).save()  # unlike wb.save(), does not set modified = now
     parts = {ws.path.lstrip("/"): cached[ws.title] for ws in wb.worksheets
              if cached and ws.title in cached}
     return _normalised(buffer.getvalue(), parts)
+
+
+def has_created_date(original: bytes) -> bool:
+    """Whether the original's docProps/core.xml states when it was created."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(original)) as archive:
+            return b"dcterms:created" in archive.read("docProps/core.xml")
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return False
 
 
 def _normalised(data: bytes, cached_by_part: dict[str, Cached]) -> bytes:

@@ -37,3 +37,9 @@ def write_bytes(target: Path, data: bytes) -> None:
 def write_with(target: Path, writer: Callable[[Path], None]) -> None:
     with atomic_path(target) as tmp:
         writer(tmp)
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """Temp files left by a killed run (only ever ours: '.<name>.<random>.tmp')."""
+    for path in folder.glob(".*.tmp") if folder.is_dir() else []:
+        path.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ FORMATS: dict[str, dict[str, object]] = {
     "money_bold": {"num_format": '#,##0.00 "€"', "bold": True},
     "int": {"num_format": "#,##0"},
     "int_bold": {"num_format": "#,##0", "bold": True},
+    "count": {"num_format": "#,##0", "align": "right"},
     "pct": {"num_format": "0.0 %"},
     "date": {"num_format": "dd.mm.yyyy", "align": "left"},
     "datetime": {"num_format": "dd.mm.yyyy hh:mm", "align": "left"},

@@ -1,0 +1,109 @@
+"""pruefpfad.xlsx: the audit trail (CPR Art. 69, Annex XIII) for the Prüfbehörde.
+
+Sheets: Lauf (run manifest: program and spec versions, digests, registry, Stichtag, every
+input file with sha256), Eingänge (submissions register), Regeln (rule catalogue),
+Befunde (all findings), Herleitung (every money figure per application and quarter from the
+reported amount to the funding, linked to its source cells), Herkunft (one row per source
+cell). Someone with the same inputs, registry and Stichtag can rerun and compare.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pipeline
+from pipeline.outputs import audit_derivation
+from pipeline.outputs.atomic import write_with
+from pipeline.outputs.lineage import lineage
+from pipeline.outputs.ministry_text import findings_sheet
+from pipeline.outputs.tables import Col, Table, write_table
+from pipeline.outputs.view import ReportView
+from pipeline.outputs.xlsxkit import Book
+from pipeline.periods import german_date
+from pipeline.rules import RULES, load_all  # noqa: F401  (registers every rule)
+from pipeline.spec import load_template, template_versions
+
+TITLE = "KISI – Prüfpfad"
+
+
+def write_audit_workbook(path: Path, view: ReportView) -> None:
+    write_with(path, lambda tmp: build(tmp, view))
+
+
+def build(path: Path, view: ReportView) -> None:
+    book = Book(path, TITLE, view.created)
+    rows = lineage(view)
+    manifest_sheet(book, view)
+    register_sheet(book, view)
+    rules_sheet(book)
+    findings_sheet(book, view.result.findings, with_hash=True)
+    audit_derivation.derivation_sheet(book, view, rows)
+    audit_derivation.lineage_sheet(book, view, rows)
+    book.close()
+
+
+def manifest(view: ReportView) -> list[tuple[str, str]]:
+    """(what, value) of the run: enough to rerun it and compare."""
+    result, prog = view.result, view.prog
+    registry = result.registry_path
+    items = [
+        ("Programmversion (KISI-Berichtswesen)", pipeline.__version__),
+        ("Stichtag", german_date(view.stichtag)),
+        ("Programmspezifikation programm.toml, SHA-256", prog.digest),
+    ]
+    items += [(f"Vorlagenspezifikation vorlage_v{v}.toml, SHA-256", load_template(v).digest)
+              for v in template_versions()]
+    items += [
+        ("Projektverzeichnis", registry.name if registry else "keins"),
+        ("Projektverzeichnis, SHA-256", result.registry_sha256 or "–"),
+        ("Anträge im Projektverzeichnis", str(len(result.applications))),
+        ("eingegangene Dateien", str(len(result.entries))),
+        ("verwendete Quartalsberichte", str(len(result.used))),
+        ("Befunde", str(len(result.findings))),
+    ]
+    return items
+
+
+def manifest_sheet(book: Book, view: ReportView) -> None:
+    table = Table([Col("Angabe / Datei", 48, "wrap"), Col("Wert / SHA-256", 68, "mono"),
+                   Col("Größe (Bytes)", 13, "int"), Col("Eingang", 17, "datetime"),
+                   Col("Quelle", 40, "wrap")])
+    for what, value in manifest(view):
+        table.add([what, value, None, None, None], total=True)
+    for e in sorted(view.result.entries, key=lambda e: (e.received.datei, e.received.sha256)):
+        r = e.received
+        table.add([r.datei, r.sha256, r.size, r.eingang, _origin(r)])
+    write_table(book, "Lauf", table)
+
+
+def _origin(received) -> str:
+    origin = getattr(received, "origin", None)
+    if origin is None:
+        return ""
+    parts = [origin.kind, origin.path, origin.member, origin.sender, origin.mail_date]
+    return " · ".join(p for p in parts if p)
+
+
+def register_sheet(book: Book, view: ReportView) -> None:
+    declared = view.spec.roles["declaration_date"]
+    table = Table([Col("Datei", 32), Col("SHA-256", 20, "mono"), Col("Eingang", 17, "datetime"),
+                   Col("AGS", 10), Col("PJ", 5, "int"), Col("Quartal", 7, "int"),
+                   Col("Vorlagenversion", 10), Col("erklärt am", 11, "date"),
+                   Col("Status", 11), Col("Fehler", 7, "int"), Col("Warnungen", 9, "int")])
+    for e in sorted(view.result.entries, key=lambda e: (e.received.datei, e.received.sha256)):
+        sub = e.checked.submission
+        key = e.key or ("", None, None)
+        table.add([e.received.datei, e.received.sha256, e.received.eingang, key[0], key[1],
+                   key[2], sub.version if sub else "", sub.get(declared) if sub else None,
+                   e.status, e.checked.errors, e.checked.warnings])
+    write_table(book, "Eingänge", table, freeze_cols=1)
+
+
+def rules_sheet(book: Book) -> None:
+    table = Table([Col("Regel", 24), Col("Bereich", 12), Col("Schwere", 9),
+                   Col("Bedeutung", 40, "wrap"), Col("Meldung (Vorlage)", 80, "wrap"),
+                   Col("Grundlage", 40, "wrap")])
+    for rule in sorted(RULES.values(), key=lambda r: (r.scope, r.id)):
+        table.add([rule.id, rule.scope, rule.severity.value, rule.title, rule.message,
+                   rule.basis])
+    write_table(book, "Regeln", table, freeze_cols=1)
