@@ -8,7 +8,7 @@ INPUT ?= input
 OUTPUT ?= output
 STICHTAG ?=
 
-.PHONY: report test demo lint catalogue bench clean install
+.PHONY: report test demo lint catalogue bench fuzz status clean install
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,18 @@ test: $(STAMP)
 ## demo: fictitious registry and workbooks (with typical mistakes), then the report
 demo: $(STAMP)
 	$(BIN)/kisi demo --output demo
+
+## status: the ledger per application and quarter
+status: $(STAMP)
+	$(BIN)/kisi status --output $(OUTPUT) --registry $(REGISTRY) $(if $(STICHTAG),--stichtag $(STICHTAG))
+
+## bench: measure speed and memory (see docs/performance.md)
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+## fuzz: mutate valid workbooks for a fixed budget (FUZZ_SECONDS, default 60)
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py --seconds $(or $(FUZZ_SECONDS),60)
 
 ## lint: ruff
 lint: $(STAMP)

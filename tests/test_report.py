@@ -213,3 +213,22 @@ def test_parallel_and_sequential_checks_agree(inbox, tmp_path, monkeypatch):
     for path in (tmp_path / "par").iterdir():
         if path.is_file():
             assert path.read_bytes() == (tmp_path / "seq" / path.name).read_bytes(), path.name
+
+
+def test_file_names_and_order_do_not_change_the_figures(inbox, tmp_path):
+    """The same files under shuffled names and folders (so read in another order)."""
+    import random
+
+    box, registry = inbox
+    run_report(box, tmp_path / "a", registry, date(2026, 5, 15))
+    files = sorted(p for p in box.rglob("*") if p.is_file())
+    shuffled = tmp_path / "shuffled"
+    names = [f"{n:02d}" for n in range(len(files))]
+    random.Random(3).shuffle(names)
+    for path, name in zip(files, names, strict=True):
+        target = shuffled / name[0] / f"{name}_{path.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    run_report(shuffled, tmp_path / "b", registry, date(2026, 5, 15))
+    assert (tmp_path / "a" / "kennzahlen.csv").read_bytes() == (
+        tmp_path / "b" / "kennzahlen.csv").read_bytes()
