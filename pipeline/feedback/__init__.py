@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.feedback.confirm import confirmation, figure_lines, findings_only
 from pipeline.feedback.mail import draft
-from pipeline.feedback.markup import mark_up
+from pipeline.feedback.markup import marked_up_bytes
 from pipeline.feedback.model import ReportInfo, german_datetime, result_text
 from pipeline.feedback.texts import (
     Letter,
@@ -28,8 +28,14 @@ from pipeline.feedback.texts import (
 )
 from pipeline.findings import Finding, sort_key
 from pipeline.outputs.atomic import write_bytes
-from pipeline.periods import Period, deadline, german_date, is_valid_period, quarter_end, \
-    quarter_start
+from pipeline.periods import (
+    Period,
+    deadline,
+    german_date,
+    is_valid_period,
+    quarter_end,
+    quarter_start,
+)
 from pipeline.select import DUPLICATE, REJECTED, USED, Entry
 from pipeline.spec import Programme
 
@@ -168,15 +174,16 @@ def _one(e: Entry, findings: list[Finding], result, apps: dict, folder: Path,
 
 def _mark_up(e: Entry, findings: list[Finding], xlsx: Path, info: ReportInfo) -> bool:
     """The marked-up copy; if openpyxl cannot copy a file our reader could read, the
-    findings-only workbook instead (False). Disk errors still stop the run."""
+    findings-only workbook instead (False). Reading and writing our own files stay outside
+    the `except`, so a full disk still stops the run."""
+    original = e.received.path.read_bytes()
     try:
-        mark_up(e.received.path.read_bytes(), findings, xlsx, info)
-        return True
-    except OSError:
-        raise
-    except Exception:  # noqa: BLE001 - any openpyxl failure on a clerk's file
+        data = marked_up_bytes(original, findings, info)
+    except Exception:  # noqa: BLE001 - openpyxl raises anything, even OSError, on odd files
         findings_only(info, findings, xlsx)
         return False
+    write_bytes(xlsx, data)
+    return True
 
 
 def _used_instead(e: Entry, result) -> str:

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import openpyxl
 from openpyxl.comments import Comment
-from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.feedback.model import AUTHOR, REPORT_SHEET, ReportInfo, fill_for
 from pipeline.feedback.package import cached_formula_values, has_created_date, workbook_bytes
-from pipeline.feedback.restore import COMMENT_PREFIX, is_ours, restore_record, \
-    strip_previous_markup
+from pipeline.feedback.restore import COMMENT_PREFIX, is_ours, restore_record, strip_previous_markup
 from pipeline.feedback.sheet import Listed, write_report_sheet
 from pipeline.findings import Finding, Severity
 from pipeline.outputs.atomic import write_bytes

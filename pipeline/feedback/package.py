@@ -12,7 +12,7 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
@@ -48,7 +48,7 @@ def workbook_bytes(wb: Workbook, stamp: datetime | None,
     """
     stamp = stamp or FIXED_STAMP
     if stamp.tzinfo is not None:  # core.xml stores UTC
-        stamp = stamp.astimezone(timezone.utc)
+        stamp = stamp.astimezone(UTC)
     stamp = stamp.replace(tzinfo=None, microsecond=0)
     wb.properties.modified = stamp
     if not keep_created:
@@ -56,8 +56,7 @@ def workbook_bytes(wb: Workbook, stamp: datetime | None,
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).save()  # unlike wb.save(), does not set modified = now
-    parts = {ws.path.lstrip("/"): cached[ws.title] for ws in wb.worksheets
-             if cached and ws.title in cached}
+    parts = {ws.path.lstrip("/"): (cached or {}).get(ws.title, {}) for ws in wb.worksheets}
     return _normalised(buffer.getvalue(), parts)
 
 
@@ -77,8 +76,8 @@ def _normalised(data: bytes, cached_by_part: dict[str, Cached]) -> bytes:
         for info in src.infolist():
             body = src.read(info.filename)
             if info.filename in cached_by_part:
-                body = _with_cached(body.decode("utf-8"), cached_by_part[info.filename]
-                                    ).encode("utf-8")
+                xml = _with_empty_strings(body.decode("utf-8"))
+                body = _with_cached(xml, cached_by_part[info.filename]).encode("utf-8")
             member = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o644 << 16
@@ -93,6 +92,15 @@ _FORMULA_CELL = re.compile(
     r'(?:<v\s*/>|<v>\s*</v>)?</c>',
     re.DOTALL,
 )
+
+
+# openpyxl writes a cell holding "" as <c r="B48" t="inlineStr"/>, which readers take for
+# "no value"; an empty inline string keeps it the empty text it was.
+_EMPTY_INLINE = re.compile(r'<c ([^>]*?t="inlineStr")\s*/>')
+
+
+def _with_empty_strings(xml: str) -> str:
+    return _EMPTY_INLINE.sub(r"<c \1><is><t></t></is></c>", xml)
 
 
 def _with_cached(xml: str, cached: Cached) -> str:

@@ -37,9 +37,9 @@ def _color(data: dict | None) -> Color | None:
 
 def restore_record(sheet: str, ref: str, cell: Cell) -> str:
     """JSON describing how `cell` looked before we mark it."""
-    fill = cell.fill
+    fill = cell.fill  # a StyleProxy: test the tag, not the class
     fill_data = None
-    if isinstance(fill, PatternFill):
+    if getattr(fill, "tagname", "") == "patternFill":
         fill_data = {"type": fill.fill_type, "fg": color_data(fill.fgColor),
                      "bg": color_data(fill.bgColor)}
     comment = None
@@ -55,7 +55,7 @@ def is_ours(comment: Comment) -> bool:
 
 def _is_marked(cell: Cell) -> bool:
     fill = cell.fill
-    return (isinstance(fill, PatternFill) and fill.fill_type == "solid"
+    return (getattr(fill, "tagname", "") == "patternFill" and fill.fill_type == "solid"
             and fill.fgColor.type == "rgb" and fill.fgColor.rgb in COLOURS.values())
 
 

@@ -29,12 +29,13 @@ from pipeline.rules.fmt import fmt
 
 TITLE = "KISI-Prüfbericht"
 HEADERS = ("Nr.", "Schwere", "Blatt", "Zelle", "Regel", "Meldung")
-WIDTHS = (6, 10, 14, 10, 24, 95)
+WIDTHS = (6, 10, 14, 10, 22, 85)
 MESSAGE_COLUMN = 6
 VALUE_COLUMN = 4  # title block: label in A (overflows into B, C), value from D on
 RESTORE_COLUMN = 8  # hidden: what a marked cell looked like before (see restore.py)
 LINE_HEIGHT = 15
-BOLD = Font(bold=True)
+FONT = "Calibri"  # the template's font; a Font without a name prints as serif in Calc
+BOLD = Font(name=FONT, bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
 
@@ -69,7 +70,7 @@ def legend_text() -> str:
 
 def _title_block(ws: Worksheet, info: ReportInfo, findings: Sequence[Finding],
                  extra: Sequence[tuple[str, str]]) -> int:
-    ws.cell(row=1, column=1, value=TITLE).font = Font(bold=True, size=14)
+    ws.cell(row=1, column=1, value=TITLE).font = Font(name=FONT, bold=True, size=14)
     project = " ".join(p for p in (info.ags, info.name) if p)
     lines: list[tuple[str, str]] = [
         ("Projekt", project or "unbekannt"),
@@ -96,6 +97,10 @@ def write_report_sheet(ws: Worksheet, info: ReportInfo, listed: Sequence[Listed]
     """Fill an empty worksheet with the title block and one row per finding."""
     for col, width in enumerate(WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     findings = [entry.finding for entry in listed]
     row = _title_block(ws, info, findings, extra)
     if not listed:

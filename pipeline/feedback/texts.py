@@ -61,10 +61,12 @@ def _received(info: ReportInfo) -> str:
 
 def _opening(info: ReportInfo, has_recipient: bool) -> list[str]:
     lines = [] if has_recipient else [NO_RECIPIENT, ""]
-    about = " ".join(p for p in (info.zeitraum, f"({info.name})" if info.name else "") if p)
-    lines += ["Guten Tag,", "",
-              f"vielen Dank für Ihren KISI-Quartalsbericht {('für ' + about) if about else ''}"
-              .rstrip() + ".", _received(info), ""]
+    about = "vielen Dank für Ihren KISI-Quartalsbericht"
+    if info.zeitraum:
+        about += f" {info.zeitraum}"
+    if info.name:
+        about += f" für {info.name}"
+    lines += ["Guten Tag,", "", about + ".", _received(info), ""]
     return lines
 
 

@@ -57,7 +57,8 @@ def cutoffs_sheet(book: Book, view: ReportView) -> None:
                    *(Col(head, 17, "money") for _k, head in MONEY_HEAD),
                    Col("EU-Anteil an den Ausgaben", 12, "pct")])
     for day, periods, money in amif.cutoff_rows(view):
-        span = f"{periods[0].label} – {periods[-1].label}" if periods else "keine"
+        span = ("keine" if not periods else periods[0].label if len(periods) == 1
+                else f"{periods[0].label} – {periods[-1].label}")
         total = money["foerderfaehig_gesamt"]
         table.add([day, span, *(money[k] for k, _h in MONEY_HEAD),
                    money["eu_anteil"] / total if total else None])

@@ -77,7 +77,8 @@ def overview(book: Book, view: ReportView) -> None:
     ws.set_column(0, 0, 11)
     ws.set_column(1, 1, 28)
     ws.set_column(2, 2, 20)
-    ws.set_column(3, 2 + len(periods), 14)
+    ws.set_column(3, 2 + len(periods), 16)
+    ws.set_row(KPI_ROW, 30)
     ws.write_string(0, 0, TITLE, book.f["title"])
     registry = view.result.registry_path
     ws.write_string(1, 0, f"Stichtag {german_date(view.stichtag)} · Projektverzeichnis: "
@@ -86,7 +87,7 @@ def overview(book: Book, view: ReportView) -> None:
     head = book.fmt("head", align="center")
     for col, (label, value, fmt) in enumerate(kpis(view)):
         ws.write_string(KPI_ROW, col, label, head)
-        put(ws, KPI_ROW + 1, col, value, book.fmt(fmt, bold=True, font_size=12, border=1))
+        put(ws, KPI_ROW + 1, col, value, book.fmt(fmt, bold=True, font_size=11, border=1))
     ws.write_string(LEGEND_ROW, 2, "Legende:", book.f["bold"])
     for col, (status, colour) in enumerate(STATUS_COLOURS.items(), start=3):
         ws.write_string(LEGEND_ROW, col, status, book.fmt("text", bg_color=colour, border=1))

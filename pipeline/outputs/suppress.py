@@ -2,27 +2,27 @@
 
 A published cell is the sum of some underlying units (quarters). Cells with 1 ≤ value <
 `below` are suppressed (primary). Then an audit plays the attacker: it knows every
-published value, the range of a primary cell (1 … below−1), that a secondarily suppressed
-cell is 0 or ≥ below, that every unit is a whole number ≥ 0, and all linear relations
-between the cells (a Projektjahr and the accounting years overlap, both add up to the
-total). For every combination of primary values it checks whether the published figures
-allow it (exact rational arithmetic); a primary cell whose value is the same in every
-allowed combination is disclosed. Then the smallest published cell whose suppression ends
-that disclosure is suppressed as well (secondary), and the audit runs again.
+published value, that a primary cell lies in 1 … below−1, that a secondarily suppressed
+cell is 0 or ≥ below, that every unit is a whole number ≥ 0, and how the cells overlap (a
+Projektjahr and the EU accounting years cut the quarters differently; both add up to the
+total). It enumerates every whole-number filling of the cells that fits all of this; a
+primary cell that has the same value in all of them is disclosed. Then the smallest
+published cell whose suppression ends that disclosure is suppressed as well (secondary),
+and the audit runs again.
 
-Units left undetermined are treated as free; bounds an attacker could get by linear
-programming over them are not audited (see docs/reports.md for why that is acceptable).
+The enumeration runs over "atoms" (units that lie in exactly the same cells), in order,
+and a value is only tried where no published cell forces it, so it stays small. If it
+would exceed `BUDGET` steps the cell counts as disclosed: more is suppressed, never less.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
-from itertools import product
 
 PRIMARY, SECONDARY = "primary", "secondary"
-Vector = list[Fraction]
+BUDGET = 200_000
+Filling = tuple[tuple[int, int], ...]  # (cell index, value) of the primary cells
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,25 @@ def protect(cells: Sequence[Cell], below: int) -> dict[Hashable, str]:
     """{key: PRIMARY | SECONDARY} for every cell that must not be published."""
     state = {c.key: PRIMARY for c in cells if 0 < c.value < below}
     while True:
-        exposed = next((c for c in cells if state.get(c.key) == PRIMARY
-                        and _disclosed(c, cells, state, below)), None)
-        if exposed is None:
+        exposed = disclosed(cells, state, below)
+        if not exposed:
             return state
-        extra = _secondary(exposed, cells, state, below)
+        extra = _secondary(exposed[0], cells, state, below)
         if extra is None:  # everything suppressed already: nothing left to reveal it
             return state
         state[extra.key] = SECONDARY
+
+
+def disclosed(cells: Sequence[Cell], state: dict[Hashable, str], below: int) -> list[Cell]:
+    """Primary cells whose value an attacker can work out, in the order of `cells`."""
+    primaries = [c for c in cells if state.get(c.key) == PRIMARY]
+    if not primaries:
+        return []
+    try:
+        seen = _Audit(cells, state, below).values()
+    except _TooHard:
+        return primaries
+    return [c for c in primaries if len(seen[c.key]) < 2]
 
 
 def _secondary(exposed: Cell, cells: Sequence[Cell], state: dict[Hashable, str],
@@ -53,112 +64,85 @@ def _secondary(exposed: Cell, cells: Sequence[Cell], state: dict[Hashable, str],
     candidates = sorted((c for c in cells if c.key not in state),
                         key=lambda c: (c.value == 0, c.value))
     for c in candidates:
-        if not _disclosed(exposed, cells, {**state, c.key: SECONDARY}, below):
+        if exposed not in disclosed(cells, {**state, c.key: SECONDARY}, below):
             return c
     return candidates[0] if candidates else None
 
 
-def _disclosed(target: Cell, cells: Sequence[Cell], state: dict[Hashable, str],
-               below: int) -> bool:
-    units = sorted({u for c in cells for u in c.units})
-    index = {u: i for i, u in enumerate(units)}
-
-    def vec(c: Cell) -> Vector:
-        v = [Fraction(0)] * len(units)
-        for u in c.units:
-            v[index[u]] = Fraction(1)
-        return v
-
-    published = [c for c in cells if c.key not in state]
-    primaries = [c for c in cells if state.get(c.key) == PRIMARY]
-    secondaries = [c for c in cells if state.get(c.key) == SECONDARY]
-    rows = [vec(c) for c in published + primaries]
-    unit_vectors = [[Fraction(int(i == j)) for j in range(len(units))]
-                    for i in range(len(units))]
-    known = _Span(rows)
-    # Quantities the attacker can compute: each secondary cell and each unit (if determined).
-    derived = [(known.express(vec(c)), True) for c in secondaries]
-    derived += [(known.express(u), False) for u in unit_vectors]
-    derived = [(coeffs, is_secondary) for coeffs, is_secondary in derived if coeffs is not None]
-    fixed = [Fraction(c.value) for c in published]
-    seen: set[int] = set()
-    position = len(published) + primaries.index(target)
-    for guess in product(range(1, below), repeat=len(primaries)):
-        b = fixed + [Fraction(g) for g in guess]
-        if not known.consistent(b):
-            continue
-        if all(_plausible(sum((x * y for x, y in zip(coeffs, b, strict=True)), Fraction(0)),
-                          is_secondary, below) for coeffs, is_secondary in derived):
-            seen.add(int(b[position]))
-            if len(seen) > 1:
-                return False
-    return True
+class _TooHard(Exception):
+    pass
 
 
-def _plausible(value: Fraction, is_secondary: bool, below: int) -> bool:
-    if value.denominator != 1 or value < 0:
-        return False
-    return not (is_secondary and 0 < value < below)
+class _Audit:
+    """Every whole-number filling of the atoms that fits what the attacker knows."""
 
+    def __init__(self, cells: Sequence[Cell], state: dict[Hashable, str], below: int) -> None:
+        self.cells, self.below = list(cells), below
+        self.kind = [state.get(c.key, "") for c in cells]
+        units = sorted({u for c in cells for u in c.units})
+        signature = {u: frozenset(i for i, c in enumerate(cells) if u in c.units) for u in units}
+        atoms: dict[frozenset[int], int] = {}
+        for u in units:  # chronological: the first unit of each atom decides its place
+            atoms.setdefault(signature[u], len(atoms))
+        self.atoms = list(atoms)  # atom index -> the cells containing it
+        self.last = [max(n for n, members in enumerate(self.atoms) if i in members)
+                     for i in range(len(cells))]
+        cap = max([c.value for c in cells] + [0]) + below
+        self.bound = [min([cells[i].value for i in m if not self.kind[i]]
+                          + [below - 1 for i in m if self.kind[i] == PRIMARY] + [cap])
+                      for m in self.atoms]
+        self.primaries = [i for i, k in enumerate(self.kind) if k == PRIMARY]
+        self.steps = 0
+        self.memo: dict[tuple[int, tuple[int, ...]], frozenset[Filling]] = {}
 
-class _Span:
-    """Row space of a small rational matrix: express vectors in it, test consistency."""
+    def values(self) -> dict[Hashable, set[int]]:
+        seen: dict[Hashable, set[int]] = {self.cells[i].key: set() for i in self.primaries}
+        for filling in self._walk(0, tuple(0 for _ in self.cells)):
+            for i, v in filling:
+                seen[self.cells[i].key].add(v)
+        return seen
 
-    def __init__(self, rows: list[Vector]) -> None:
-        self.rows = rows
-        n = len(rows)
-        width = len(rows[0]) if rows else 0
-        # Transposed system A^T x = t; the left null space gives the consistency checks.
-        self.columns = [[rows[r][c] for r in range(n)] for c in range(width)]
-        self.null = _null_space(self.columns, n)
+    def _walk(self, n: int, partial: tuple[int, ...]) -> frozenset[Filling]:
+        """Primary values (cell index, value) of every fitting filling of atoms n, n+1, …"""
+        if (n, partial) not in self.memo:
+            self.memo[(n, partial)] = self._expand(n, partial)
+        return self.memo[(n, partial)]
 
-    def consistent(self, b: Vector) -> bool:
-        return all(sum((y * v for y, v in zip(ns, b, strict=True)), Fraction(0)) == 0
-                   for ns in self.null)
+    def _expand(self, n: int, partial: tuple[int, ...]) -> frozenset[Filling]:
+        if n == len(self.atoms):
+            return frozenset({()})
+        self.steps += 1
+        if self.steps > BUDGET:
+            raise _TooHard
+        found: set[Filling] = set()
+        for v in self._candidates(n, partial):
+            after = tuple(p + v if i in self.atoms[n] else p for i, p in enumerate(partial))
+            closing = [i for i in self.atoms[n] if self.last[i] == n]
+            if not all(self._fits(i, after[i]) for i in closing):
+                continue
+            mine = tuple((i, after[i]) for i in closing if self.kind[i] == PRIMARY)
+            for rest in self._walk(n + 1, self._open(n + 1, after)):
+                found.add(mine + rest)
+        return frozenset(found)
 
-    def express(self, target: Vector) -> Vector | None:
-        """Coefficients x with Σ x_i·row_i = target, or None if target is not in the span."""
-        return _solve(self.columns, target, len(self.rows))
+    def _candidates(self, n: int, partial: tuple[int, ...]) -> range:
+        closing = [i for i in self.atoms[n] if self.last[i] == n]
+        forced = {self.cells[i].value - partial[i] for i in closing if not self.kind[i]}
+        if len(forced) > 1:
+            return range(0)
+        if forced:
+            v = forced.pop()
+            return range(v, v + 1) if 0 <= v <= self.bound[n] else range(0)
+        return range(self.bound[n] + 1)
 
+    def _fits(self, i: int, value: int) -> bool:
+        kind = self.kind[i]
+        if not kind:
+            return value == self.cells[i].value
+        if kind == PRIMARY:
+            return 0 < value < self.below
+        return not 0 < value < self.below
 
-def _rref(matrix: list[Vector], width: int) -> tuple[list[Vector], list[int]]:
-    m = [list(r) for r in matrix]
-    pivots: list[int] = []
-    row = 0
-    for col in range(width):
-        pivot = next((r for r in range(row, len(m)) if m[r][col] != 0), None)
-        if pivot is None:
-            continue
-        m[row], m[pivot] = m[pivot], m[row]
-        lead = m[row][col]
-        m[row] = [v / lead for v in m[row]]
-        for r in range(len(m)):
-            if r != row and m[r][col] != 0:
-                factor = m[r][col]
-                m[r] = [a - factor * b for a, b in zip(m[r], m[row], strict=True)]
-        pivots.append(col)
-        row += 1
-    return m, pivots
-
-
-def _solve(columns: list[Vector], target: Vector, n: int) -> Vector | None:
-    augmented = [[*columns[i], target[i]] for i in range(len(columns))]
-    m, pivots = _rref(augmented, n + 1)
-    if n in pivots:
-        return None
-    x = [Fraction(0)] * n
-    for r, col in enumerate(pivots):
-        x[col] = m[r][n]
-    return x
-
-
-def _null_space(columns: list[Vector], n: int) -> list[Vector]:
-    m, pivots = _rref(columns, n)
-    basis = []
-    for free in (c for c in range(n) if c not in pivots):
-        v = [Fraction(0)] * n
-        v[free] = Fraction(1)
-        for r, col in enumerate(pivots):
-            v[col] = -m[r][free]
-        basis.append(v)
-    return basis
+    def _open(self, n: int, partial: tuple[int, ...]) -> tuple[int, ...]:
+        """Forget the sums of closed cells, so equal futures share one memo entry."""
+        return tuple(p if self.last[i] >= n else 0 for i, p in enumerate(partial))

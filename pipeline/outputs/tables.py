@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,6 +11,8 @@ from xlsxwriter.worksheet import Worksheet
 from pipeline.outputs.xlsxkit import Book, autofilter, put
 
 BOLD = {"money": "money_bold", "int": "int_bold", "text": "bold"}
+LINE_HEIGHT = 15.0  # points per text line at the default font
+MAX_ROW_HEIGHT = 409.0  # Excel's limit
 
 
 @dataclass(frozen=True)
@@ -43,14 +46,31 @@ def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0) -> Wo
     if grouped:
         _group_row(book, ws, table.cols)
     ws.freeze_panes(head_row + 1, freeze_cols)
+    ws.set_row(head_row, row_height([c.head for c in table.cols], table.cols, every=True))
     plain = [book.fmt(c.fmt) for c in table.cols]
     strong = [book.fmt(BOLD.get(c.fmt, c.fmt)) for c in table.cols]
     for i, values in enumerate(table.rows):
         fmts = strong if i in table.bold else plain
         for col, value in enumerate(values):
             put(ws, head_row + 1 + i, col, value, fmts[col])
+        height = row_height(values, table.cols)
+        if height is not None:
+            ws.set_row(head_row + 1 + i, height)
     autofilter(ws, head_row + len(table.rows), len(table.cols), head_row)
     return ws
+
+
+def row_height(values: Sequence[object], cols: Sequence[Col],
+               every: bool = False) -> float | None:
+    """Height for wrapped text, estimated from text length and column width (LibreOffice
+    does not re-measure rows of generated files; Excel would). None: default height."""
+    lines = 1
+    for value, col in zip(values, cols, strict=True):
+        if isinstance(value, str) and (every or col.fmt == "wrap"):
+            per_line = max(col.width - 1, 1)
+            lines = max(lines, sum(max(1, math.ceil(len(part) / per_line))
+                                   for part in value.split("\n")))
+    return None if lines == 1 else min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT)
 
 
 def _group_row(book: Book, ws: Worksheet, cols: Sequence[Col]) -> None:

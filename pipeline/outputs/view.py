@@ -20,7 +20,7 @@ from pipeline.funding import FIGURES
 from pipeline.money import ZERO
 from pipeline.periods import Period, all_periods, quarter_end, quarter_start
 from pipeline.spec import Programme, TemplateSpec, load_template
-from pipeline.status import OVERDUE, RECEIVED, status_matrix
+from pipeline.status import status_matrix
 
 NO_LANDKREIS = "ohne Landkreis"
 MONEY = frozenset(FIGURES)
@@ -136,11 +136,3 @@ class ReportView:
 
     def ended_by(self, day: date) -> list[Period]:
         return [p for p in self.periods if quarter_end(self.prog, p) <= day]
-
-    @cached_property
-    def overdue(self) -> int:
-        return self.status_counts().get(OVERDUE, 0)
-
-    @cached_property
-    def received(self) -> int:
-        return self.status_counts().get(RECEIVED, 0)

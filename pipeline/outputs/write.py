@@ -8,6 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.outputs import csvs
+from pipeline.outputs.amif_xlsx import write_amif_workbook
+from pipeline.outputs.audit import write_audit_workbook
+from pipeline.outputs.html import write_html
+from pipeline.outputs.lineage import lineage, write_lineage_csv
 from pipeline.outputs.ministry import write_ministry_workbook
 from pipeline.outputs.view import ReportView
 from pipeline.spec import Programme
@@ -29,7 +33,11 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date) -> Non
         "befunde.csv": lambda p: csvs.write_findings(p, result.findings),
         "eingaenge.csv": lambda p: csvs.write_intake(p, intake_rows),
         "kennzahlen.csv": lambda p: csvs.write_figures(p, fig_rows),
+        "herkunft.csv": lambda p: write_lineage_csv(p, lineage(view)),
         "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, view),
+        "bericht_amif.xlsx": lambda p: write_amif_workbook(p, view),
+        "pruefpfad.xlsx": lambda p: write_audit_workbook(p, view),
+        "uebersicht.html": lambda p: write_html(p, view),
     }
     for name, write in targets.items():
         write(out_dir / name)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from pipeline.money import cents
 from pipeline.xlsx.model import RawCell
@@ -27,6 +28,13 @@ _DATE_PATTERNS = (
     (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), "dmy"),
 )
 _MICRO = Decimal("0.000001")
+# Why: no figure of the programme comes near 10^15, Excel keeps only 15 significant digits,
+# and money must still round to the cent within Decimal's 28 digits. NaN, Infinity and
+# 1E+999999999 are valid Decimal text but no number a clerk typed.
+_TOO_BIG = Decimal("1E15")
+# Characters of a cell quoted back in findings (`raw`): one long shared string can fill
+# every cell of a table, and each finding would carry it twice.
+RAW_SHOWN = 200
 _SPACES = "\u00a0\u202f\u2009 \t"
 _CURRENCY = re.compile(r"(€|eur|euro)", re.IGNORECASE)
 
@@ -105,9 +113,30 @@ def parse_date_text(text: str) -> date | None:
 
 def _number(cell: RawCell) -> Decimal | None:
     try:
-        return Decimal(cell.text)
-    except InvalidOperation:
+        return _sane(Decimal(cell.text))
+    except (InvalidOperation, ValueError):
         return None
+
+
+def _sane(number: Decimal | None) -> Decimal | None:
+    """`number` if it is finite and below 10^15 in magnitude, else None."""
+    if number is None or not number.is_finite() or number.copy_abs() >= _TOO_BIG:
+        return None
+    return number
+
+
+def shown(text: str) -> str:
+    """The cell text as quoted in findings: at most RAW_SHOWN characters (blank stays blank)."""
+    if len(text) <= RAW_SHOWN:
+        return text
+    return text[:RAW_SHOWN] + ("…" if text.strip() else "")
+
+
+@lru_cache(maxsize=1024)
+def _tidy(text: str) -> str:
+    """Single spaces inside a one-line text, a multi-line text stripped. Cached: a shared
+    string repeated in 20,000 cells becomes one object, not 20,000 copies."""
+    return " ".join(text.split()) if "\n" not in text else text.strip()
 
 
 def coerce(cell: RawCell | None, sheet: str, ref: str, type_: str, date1904: bool) -> Value:
@@ -115,9 +144,10 @@ def coerce(cell: RawCell | None, sheet: str, ref: str, type_: str, date1904: boo
     email, ags). Blank cells give value None without a problem."""
     if cell is None or (cell.kind == "" and cell.formula is None):
         return Value(sheet, ref, "")
-    raw = cell.text
+    raw = shown(cell.text)
     if cell.formula is not None and not cell.has_value:
-        return Value(sheet, ref, "=" + cell.formula, problem="no_cached", formula=cell.formula)
+        return Value(sheet, ref, shown("=" + cell.formula), problem="no_cached",
+                     formula=cell.formula)
     if cell.kind == "e":
         return Value(sheet, ref, raw, problem="excel_error", formula=cell.formula)
     value, problem, note = _convert(cell, type_, date1904)
@@ -147,7 +177,7 @@ def _as_text(cell: RawCell) -> str:
         return cell.text
     if cell.kind == "b":
         return "WAHR" if cell.text in ("1", "true") else "FALSCH"
-    return " ".join(cell.text.split()) if "\n" not in cell.text else cell.text.strip()
+    return _tidy(cell.text)
 
 
 def _as_date(cell: RawCell, date1904: bool) -> tuple[object, str | None, str | None]:
@@ -174,6 +204,7 @@ def _as_number(cell: RawCell, type_: str) -> tuple[object, str | None, str | Non
         if not cell.text.strip():
             return None, None, None
         number, guessed = parse_decimal_text(cell.text)
+        number = _sane(number)
         note = "thousands" if guessed else "text"
     else:
         number = None

@@ -26,8 +26,9 @@ EXPECTED = {
 
 
 @rule("FORMEL_OHNE_WERT", E, "Formel ohne gespeicherten Wert",
-      "In {feld} steht die Formel „{formel}“, aber ohne gespeicherten Wert. Bitte tragen Sie "
-      "die Zahl direkt ein (ohne Formel).", "Vorgabe: Werte werden nie aus Formeln berechnet")
+      "In {feld} steht die Formel „{formel}“ ohne gespeichertes Ergebnis, daher ist kein Wert "
+      "lesbar. Erwartet wird die Zahl selbst: bitte überschreiben Sie die Formel mit der Zahl.",
+      "Vorgabe: Werte werden nie aus Formeln berechnet")
 def formula_without_value(ctx: Context):
     for it in items(ctx):
         if it.value.problem == "no_cached":
@@ -46,7 +47,8 @@ def formula_value(ctx: Context):
 
 
 @rule("EXCEL_FEHLERWERT", E, "Excel-Fehlerwert",
-      "In {feld} steht der Fehlerwert „{gefunden}“. Bitte tragen Sie {erwartet} ein.", BASIS)
+      "In {feld} steht der Fehlerwert „{gefunden}“ (meist das Ergebnis einer fehlerhaften "
+      "Formel). Erwartet wird {erwartet}; bitte tragen Sie den Wert direkt ein.", BASIS)
 def excel_error(ctx: Context):
     for it in items(ctx):
         if it.value.problem == "excel_error":
@@ -55,8 +57,9 @@ def excel_error(ctx: Context):
 
 
 @rule("ZAHL_ALS_TEXT", H, "Zahl oder Datum als Text eingegeben",
-      "In {feld} wurde „{gefunden}“ als Text eingegeben und als {gelesen} gelesen. Bitte "
-      "prüfen Sie den Wert.", "Lesevorgaben (docs/reader.md)")
+      "In {feld} wurde „{gefunden}“ als Text eingegeben und als {gelesen} gelesen. Stimmt "
+      "das, ist nichts zu tun; sonst korrigieren Sie bitte den Wert. Tragen Sie Zahlen und "
+      "Daten am besten ohne Einheit und Zusatztext ein.", "Lesevorgaben (docs/reader.md)")
 def number_as_text(ctx: Context):
     for it in items(ctx):
         v = it.value
@@ -103,8 +106,9 @@ def narrative(ctx: Context):
 
 
 @rule("ERKLAERUNG", E, "Erklärung nicht abgegeben",
-      "Die Erklärung {feld} ist nicht abgegeben (gefunden: „{gefunden}“). Bitte tragen Sie "
-      "„ja“ ein, wenn die Angaben richtig und vollständig sind.",
+      "Die Erklärung {feld} ist nicht abgegeben: eingetragen ist „{gefunden}“, erwartet wird "
+      "„ja“. Bitte wählen Sie „ja“, wenn die Angaben richtig und vollständig sind, und tragen "
+      "Sie Name und Datum der Erklärung ein.",
       "Kooperations- und Weiterleitungsvertrag")
 def declaration(ctx: Context):
     for it in items(ctx):

@@ -40,8 +40,9 @@ def breakdown_sums(ctx: Context):
 
 
 @rule("DAVON", E, "„Davon“-Angabe zu groß",
-      "{klein} ist {wert_klein}, das ist mehr als {gross} ({wert_gross}). Bitte korrigieren "
-      "Sie eine der beiden Zahlen.", BASIS)
+      "Bei {klein} steht {wert_klein}, bei {gross} aber nur {wert_gross}. Die erste Zahl ist "
+      "ein Teil der zweiten und darf höchstens {wert_gross} sein. Bitte korrigieren Sie eine "
+      "der beiden Zahlen.", BASIS)
 def of_which(ctx: Context):
     for c in ctx.spec.comparisons:
         values = _ints(ctx, c.small, c.large)

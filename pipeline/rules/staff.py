@@ -16,7 +16,8 @@ E, W = Severity.ERROR, Severity.WARNING
 @rule("STELLE_MAX", E, "Mehr als eine Stelle im Monat",
       "Im Monat {monat} ergeben Stellenanteil × Projektanteil zusammen {summe} Stellen "
       "(Zeilen {zeilen}); gefördert wird höchstens {grenze} Stelle (ein Integrationsguide). "
-      "Bitte prüfen Sie Stellenanteil und Projektanteil.",
+      "Bitte prüfen Sie Stellenanteil und Projektanteil dieser Zeilen, z. B. ob dieselbe "
+      "Person für diesen Monat doppelt eingetragen ist.",
       "Förderaufruf: eine Personalstelle (VZÄ) je Antrag")
 def one_post(ctx: Context):
     r = ctx.spec.roles
@@ -39,10 +40,12 @@ def one_post(ctx: Context):
 
 
 @rule("PERSONAL_MONAT_HOCH", W, "Monatliche Personalkosten ungewöhnlich hoch",
-      "In Zeile {zeile} ergibt Arbeitgeberbrutto {betrag} bei Stellenanteil {anteil} "
-      "umgerechnet {je_vzae} je Vollzeitstelle und Monat; das ist mehr als die förderfähige "
-      "Obergrenze von {grenze} je Monat (Jahresgrenze / 12) plus {toleranz} %. Bitte prüfen "
-      "Sie Betrag und Stellenanteil; Beträge über der Jahresgrenze werden nicht gefördert.",
+      "In Zeile {zeile} stehen {betrag} € Arbeitgeberbrutto bei einem Stellenanteil von "
+      "{anteil}; auf eine volle Stelle umgerechnet sind das {je_vzae} € im Monat. Förderfähig "
+      "sind im Schnitt höchstens {grenze} € im Monat (Jahresgrenze / 12); der Wert liegt mehr "
+      "als {toleranz} % darüber. Bitte prüfen Sie Betrag und Stellenanteil (z. B. ob ein "
+      "Jahres- statt Monatsbetrag eingetragen ist); Beträge über der Jahresgrenze werden "
+      "nicht gefördert.",
       "Förderaufruf: max. Personalausgaben je Projektjahr (TVöD 9b Stufe 2)")
 def monthly_cost(ctx: Context):
     r, money = ctx.spec.roles, ctx.prog.money

@@ -32,11 +32,19 @@ class LocalNames(dict[str, str]):
 
 
 def _refuse_dtd(*_args: object) -> None:
-    raise XlsxError("dtd", "document type declarations are not allowed")
+    raise XlsxError("dtd")
 
 
 def _refuse_entity(*_args: object) -> None:
-    raise XlsxError("dtd", "entity declarations are not allowed")
+    raise XlsxError("dtd")
+
+
+class _PrologRead(Exception):
+    """The first element started: no DOCTYPE can follow."""
+
+
+def _stop(*_args: object) -> None:
+    raise _PrologRead
 
 
 def new_parser() -> Parser:
@@ -58,6 +66,9 @@ class Package:
         self.limits = limits
         self._zf = zf
         self._infos = {info.filename.lower(): info for info in zf.infolist()}
+        # Bytes handed to parsers so far: a part referenced many times (a thousand <sheet>
+        # entries pointing at one big part) must not multiply the work.
+        self._parsed = 0
 
     def has(self, part: str) -> bool:
         return part.lower() in self._infos
@@ -70,14 +81,41 @@ class Package:
         info = self._infos.get(part.lower())
         if info is None:
             raise XlsxError("corrupt", f"missing part {part}")
+        budget = self.limits.max_total_bytes
         try:
             for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes):
+                self._parsed += len(chunk)
+                if self._parsed > budget:
+                    raise XlsxError("zip_bomb", f"{part}: zusammen mehr als {budget} Byte XML")
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
         except expat.ExpatError as exc:
             raise XlsxError("bad_xml", f"{part}: {exc}") from None
         except ValueError as exc:  # e.g. a non-numeric index attribute
             raise XlsxError("bad_xml", f"{part}: {exc}") from None
+        except XlsxError as exc:
+            if exc.code == "dtd":  # raised by a handler that does not know the part
+                raise XlsxError("dtd", part) from None
+            raise
+
+    def refuse_doctypes(self) -> None:
+        """Refuse a DOCTYPE in any member, also in parts we never parse (theme, docProps,
+        custom XML): other tools open these files too (openpyxl keeps the theme as raw bytes
+        and writes it back into a copy). A DOCTYPE can only stand before the first element,
+        so each member is read up to there; a member that is not XML stops at once."""
+        for info in self._infos.values():
+            parser = new_parser()
+            parser.StartElementHandler = _stop
+            try:
+                for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+            except (_PrologRead, expat.ExpatError, ValueError):
+                continue
+            except XlsxError as exc:
+                if exc.code == "dtd":
+                    raise XlsxError("dtd", info.filename) from None
+                raise
 
     def rels(self, part: str) -> list[Relationship]:
         """The relationships of `part` ('' for the package), internal targets only."""

@@ -8,9 +8,11 @@ from pipeline.xlsx.model import DefinedName, TableDef, XlsxError
 from pipeline.xlsx.package import LocalNames, Package, new_parser
 from pipeline.xlsx.refs import (
     BUILTIN_DATE_FORMATS,
+    MAX_ROW,
     decode_xstring,
     is_date_format,
     parse_defined_name,
+    split_ref,
 )
 
 
@@ -105,6 +107,7 @@ def read_shared_strings(pkg: Package, part: str) -> list[str]:
     tags = LocalNames()
     clear, join = text.clear, "".join
     phonetic = 0
+    max_text, max_strings = pkg.limits.max_text_length, pkg.limits.max_cells
 
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal phonetic
@@ -122,7 +125,13 @@ def read_shared_strings(pkg: Package, part: str) -> list[str]:
             if not phonetic:
                 runs.append(join(text))
         elif tag == "si":
-            strings.append(decode_xstring(join(runs)))
+            string = decode_xstring(join(runs))
+            if len(string) > max_text:  # Excel's limit per cell; see sheet.py
+                raise XlsxError("bad_xml", f"{part}: Text Nr. {len(strings) + 1} enthält "
+                                           f"{len(string)} Zeichen, erlaubt sind {max_text}")
+            if len(strings) >= max_strings:  # each costs memory even if no cell uses it
+                raise XlsxError("too_many_cells", f"{part}: mehr als {max_strings} Texte")
+            strings.append(string)
         elif tag == "rPh":
             phonetic -= 1
 
@@ -132,6 +141,14 @@ def read_shared_strings(pkg: Package, part: str) -> list[str]:
     parser.CharacterDataHandler = text.append
     pkg.parse(part, parser)
     return strings
+
+
+def _row_count(text: str) -> int:
+    """headerRowCount/totalsRowCount: a negative count would stretch the table's body."""
+    count = int(text)
+    if not 0 <= count <= MAX_ROW:
+        raise ValueError(f"row count {text!r}")
+    return count
 
 
 def read_table(pkg: Package, part: str, sheet: str) -> TableDef:
@@ -144,18 +161,24 @@ def read_table(pkg: Package, part: str, sheet: str) -> TableDef:
         tag = tags[name]
         if tag == "table" and not head:
             head.update(attrs)
-            counts.append(int(attrs.get("headerRowCount", "1")))
-            counts.append(int(attrs.get("totalsRowCount", "0")))
+            counts.append(_row_count(attrs.get("headerRowCount", "1")))
+            counts.append(_row_count(attrs.get("totalsRowCount", "0")))
         elif tag == "tableColumn":
             columns.append(decode_xstring(attrs.get("name", "")))
 
     parser = new_parser()
     parser.StartElementHandler = start
     pkg.parse(part, parser)
+    ref = head.get("ref", "").replace("$", "").upper()
+    try:  # a range outside the grid would have callers walk billions of rows
+        for corner in ref.split(":"):
+            split_ref(corner)
+    except ValueError:
+        raise XlsxError("bad_xml", f"{part}: table range {ref[:40]!r}") from None
     return TableDef(
         name=head.get("displayName") or head.get("name", ""),
         sheet=sheet,
-        ref=head.get("ref", "").replace("$", "").upper(),
+        ref=ref,
         columns=tuple(columns),
         header_rows=counts[0] if counts else 1,
         totals_rows=counts[1] if counts else 0,

@@ -33,6 +33,7 @@ def read_xlsx(source: Path | bytes, limits: Limits) -> RawWorkbook:
 def _read_package(pkg: Package) -> RawWorkbook:
     if not pkg.has("[Content_Types].xml"):
         raise XlsxError("not_workbook", "no [Content_Types].xml")
+    pkg.refuse_doctypes()
     main = _workbook_part(pkg)
     part = read_workbook(pkg, main)
     rels = {rel.id: rel for rel in pkg.rels(main)}

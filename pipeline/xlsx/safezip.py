@@ -19,6 +19,10 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 CHUNK = 64 * 1024
 _RATIO_FLOOR = 1024 * 1024  # small members may compress well without being bombs
 _ENCRYPTION_STREAMS = ("EncryptionInfo", "EncryptedPackage")
+# OOXML packages (ECMA-376 Part 2, 8.2) use only these. zipfile inflates bzip2 and LZMA
+# without an output cap per call: 64 KB of bzip2 became 600 MB in one read (measured).
+ALLOWED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_ENCRYPTED_MEMBER = 0x1  # general purpose flag bit 0
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -58,7 +62,7 @@ def open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
         raise XlsxError("not_zip")
     entries = _declared_entries(data)
     if entries > limits.max_members:  # before zipfile builds a ZipInfo for each of them
-        raise XlsxError("too_many_members", f"{entries} > {limits.max_members}")
+        raise XlsxError("too_many_members", _too_many(entries, limits))
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS as exc:
@@ -104,19 +108,33 @@ def ole_is_encrypted(data: bytes) -> bool:
     return False
 
 
+def _too_many(count: int, limits: Limits) -> str:
+    return f"{count} Bestandteile, erlaubt sind {limits.max_members}"
+
+
 def check_members(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Declared sizes, ratios and compression methods, from the central directory alone.
+    Declared sizes bind: zipfile never returns more than `file_size` bytes of a member."""
     if len(infos) > limits.max_members:
-        raise XlsxError("too_many_members", f"{len(infos)} > {limits.max_members}")
+        raise XlsxError("too_many_members", _too_many(len(infos), limits))
     total = 0
     for info in infos:
         size = info.file_size
+        if info.flag_bits & _ENCRYPTED_MEMBER:
+            raise XlsxError("corrupt", f"{info.filename}: mit einem Kennwort verschlüsselt")
+        if info.compress_type not in ALLOWED_METHODS:
+            raise XlsxError("corrupt", f"{info.filename}: Komprimierungsverfahren "
+                                       f"{info.compress_type} wird nicht gelesen")
         if size > limits.max_member_bytes:
-            raise XlsxError("zip_bomb", f"{info.filename}: declares {size} bytes")
+            raise XlsxError("zip_bomb", f"{info.filename}: {size} Byte, erlaubt sind "
+                                        f"{limits.max_member_bytes}")
         if size > _RATIO_FLOOR and size > limits.max_ratio * max(info.compress_size, 1):
-            raise XlsxError("zip_bomb", f"{info.filename}: ratio {size}/{info.compress_size}")
+            raise XlsxError("zip_bomb", f"{info.filename}: {size} Byte aus "
+                                        f"{info.compress_size} Byte")
         total += size
     if total > limits.max_total_bytes:
-        raise XlsxError("zip_bomb", f"declares {total} bytes in total")
+        raise XlsxError("zip_bomb", f"{total} Byte insgesamt, erlaubt sind "
+                                    f"{limits.max_total_bytes}")
 
 
 def check_unique(names: list[str]) -> None:
@@ -137,7 +155,7 @@ def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) ->
             while chunk := stream.read(CHUNK):
                 seen += len(chunk)
                 if seen > max_bytes:
-                    raise XlsxError("zip_bomb", f"{info.filename}: inflates past {max_bytes}")
+                    raise XlsxError("zip_bomb", f"{info.filename}: mehr als {max_bytes} Byte")
                 yield chunk
     except _ZIP_ERRORS as exc:
         raise XlsxError("corrupt", f"{info.filename}: {exc}") from None

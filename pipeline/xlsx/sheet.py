@@ -66,6 +66,7 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
     row = col = 0
     row_text: str | None = None  # digits of `row` as written, when canonical
     left = ctx.cells_left
+    max_text = pkg.limits.max_text_length
     ref = kind = style = value = formula = inline = None
     in_inline = False
     clear, join = text.clear, "".join
@@ -127,6 +128,8 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
         tag = tags[name]
         if tag == "v":
             value = join(text)
+            if len(value) > max_text:
+                check_length(value)
         elif tag == "c":
             if value or (value is not None and kind == "str"):  # openpyxl writes <v/> for none
                 if kind is None:
@@ -149,14 +152,26 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
             )  # fmt: skip
         elif tag == "f":
             formula = join(text)
+            if len(formula) > max_text:
+                check_length(formula)
         elif tag == "t":
             if in_inline and not phonetic:
                 pieces.append(join(text))
         elif tag == "is":
             inline = join(pieces)
             in_inline = False
+            if len(inline) > max_text:
+                check_length(inline)
         elif tag == "rPh":
             phonetic -= 1
+
+    def check_length(content: str) -> None:
+        # Excel stores at most 32,767 characters per cell; a longer text was made by
+        # something else (and downstream, quoted in findings, it would multiply).
+        length = len(decode_xstring(content))
+        if length > max_text:
+            raise _bad(part, f"Zelle {ref or address()} enthält {length} Zeichen, erlaubt "
+                             f"sind {max_text}")
 
     def address() -> str:
         if not (1 <= row <= MAX_ROW and col <= MAX_COL):

@@ -1,0 +1,253 @@
+"""Builders of the hostile corpus (tests/test_hostile*.py, tests/test_fuzz.py, scripts/fuzz.py).
+
+Every file is made here, in memory, from a valid workbook of our own template generator:
+nothing is downloaded or checked in. Builders return bytes; tests write them into an inbox.
+The zip writer at the bottom writes headers by hand so that sizes, CRCs and compression
+methods can lie the way a crafted file does.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import struct
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from pipeline.template import Identity, build_workbook, template_filename
+from pipeline.template.model import WorkbookData
+from pipeline.template.sample import MUSTERSTADT, valid_data
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+WORKBOOK = "xl/workbook.xml"
+WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+SHARED = "xl/sharedStrings.xml"
+STYLES = "xl/styles.xml"
+TABLE_BELEGE = "xl/tables/table2.xml"
+
+
+# --- valid starting points -------------------------------------------------------------
+
+
+def workbook_bytes(
+    identity: Identity = MUSTERSTADT,
+    values: Mapping[str, object] | None = None,
+    rows: Mapping[str, list[dict[str, object]]] | None = None,
+    cells: Mapping[tuple[str, str], object] | None = None,
+) -> bytes:
+    """A valid filled workbook (like the make_workbook fixture) with the given changes."""
+    data: WorkbookData = valid_data(identity)
+    data.values.update(values or {})
+    data.rows.update(rows or {})
+    data.cells.update(cells or {})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_workbook(Path(tmp) / template_filename(identity), identity, data)
+        return path.read_bytes()
+
+
+@functools.cache
+def valid_bytes(identity: Identity = MUSTERSTADT) -> bytes:
+    return workbook_bytes(identity)
+
+
+# --- zip members -------------------------------------------------------------------------
+
+
+def parts(data: bytes) -> dict[str, bytes]:
+    """Members in stored order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {info.filename: zf.read(info) for info in zf.infolist()}
+
+
+def zip_bytes(members: Mapping[str, bytes | str], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as zf:
+        for name, value in members.items():
+            zf.writestr(name, value)
+    return out.getvalue()
+
+
+def rewrite(data: bytes, changes: Mapping[str, bytes | str | None]) -> bytes:
+    """A copy of the zip `data` with members replaced (in place), dropped (None) or added."""
+    members: dict[str, bytes | str] = dict(parts(data))
+    for name, value in changes.items():
+        if value is None:
+            members.pop(name, None)
+        else:
+            members[name] = value
+    return zip_bytes(members)
+
+
+def edit(data: bytes, part: str, old: str, new: str, count: int = 1) -> bytes:
+    """Replace text inside one member; fails loudly when `old` is not there."""
+    text = parts(data)[part].decode("utf-8")
+    assert old in text, f"{old!r} not in {part}"
+    return rewrite(data, {part: text.replace(old, new, count)})
+
+
+def sheet_part(data: bytes, sheet: str) -> str:
+    """The member name of the worksheet called `sheet` (via workbook.xml and its rels)."""
+    members = parts(data)
+    book = members[WORKBOOK].decode()
+    rel_id = re.search(rf'<sheet name="{re.escape(sheet)}" sheetId="\d+" r:id="(\w+)"', book)
+    assert rel_id, sheet
+    rels = members[WORKBOOK_RELS].decode()
+    target = re.search(rf'Id="{rel_id.group(1)}" Type="[^"]+" Target="([^"]+)"', rels)
+    assert target, rel_id.group(1)
+    return "xl/" + target.group(1)
+
+
+# --- XML payloads ------------------------------------------------------------------------
+
+BILLION_LAUGHS = (
+    '<!DOCTYPE {root} [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )
+    + "]>"
+)
+XXE = '<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+PLAIN_DTD = '<!DOCTYPE {root} SYSTEM "http://example.invalid/evil.dtd">'
+
+
+def with_dtd(data: bytes, part: str, dtd: str, entity: str = "") -> bytes:
+    """`part` with a DOCTYPE (format `dtd` with its root element) before the root, and
+    `&entity;` placed into the first text or attribute we can find."""
+    text = parts(data)[part].decode("utf-8")
+    root = re.search(r"<([A-Za-z_][\w:.-]*)[\s>/]", text.split("?>", 1)[-1])
+    assert root, part
+    decl, _, body = text.rpartition("?>") if text.startswith("<?xml") else ("", "", text)
+    body = dtd.format(root=root.group(1)) + body
+    if entity:
+        ref = f"&{entity};"
+        body = re.sub(r'( (?:name|Target|formatCode)=")', r"\g<1>" + ref, body, count=1)
+        if ref not in body:
+            body = body.replace("<v>", "<v>" + ref, 1) if "<v>" in body else body
+    return rewrite(data, {part: (decl + "?>" if decl else "") + body})
+
+
+# --- hand-made zips ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One member as written: `payload` is stored as is; `size` and `crc` are what the
+    headers claim (a crafted file may lie about both)."""
+
+    name: str
+    payload: bytes
+    size: int
+    crc: int
+    method: int = zipfile.ZIP_DEFLATED
+
+
+def deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+def entry(name: str, data: bytes, method: int = zipfile.ZIP_DEFLATED) -> Entry:
+    payload = deflate(data) if method == zipfile.ZIP_DEFLATED else data
+    return Entry(name, payload, len(data), zlib.crc32(data), method)
+
+
+def repeated_deflate(unit: bytes, times: int) -> bytes:
+    """A raw deflate stream of `unit` repeated `times` times, built in milliseconds: each
+    segment ends with a full flush (no back-references across it), so it can be repeated."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    segment = packer.compress(unit) + packer.flush(zlib.Z_FULL_FLUSH)
+    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush()  # an empty last block
+    return segment * times + final
+
+
+def raw_zip(entries: list[Entry]) -> bytes:
+    out = bytearray()
+    central = bytearray()
+    for e in entries:
+        name = e.name.encode("utf-8")
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x800, e.method, 0, 0x21, e.crc,
+                           len(e.payload), e.size, len(name), 0) + name + e.payload
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x800, e.method, 0,
+                               0x21, e.crc, len(e.payload), e.size, len(name), 0, 0, 0, 0, 0,
+                               offset) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central),
+                      len(out), 0)
+    return bytes(out + central + end)
+
+
+def entries_of(data: bytes) -> list[Entry]:
+    return [entry(name, value) for name, value in parts(data).items()]
+
+
+def spaces_bomb(data: bytes, part: str, size: int = 2 << 30, declared: int | None = None,
+                unit: int = 16 << 20) -> bytes:
+    """`data` with `part` replaced by `size` bytes of spaces (an XML comment-free bomb that
+    deflates about 1000:1). `declared` makes the headers lie about the inflated size."""
+    assert size % unit == 0
+    payload = repeated_deflate(b" " * unit, size // unit)
+    bomb = Entry(part, payload, size if declared is None else declared, 0)
+    return raw_zip([bomb if e.name == part else e for e in entries_of(data)])
+
+
+def with_method(data: bytes, part: str, method: int, content: bytes) -> bytes:
+    """`part` replaced by `content` compressed with zip method `method` (12 bzip2, 14 lzma)
+    while its headers claim a harmless size."""
+    import bz2
+
+    packed = bz2.compress(content) if method == zipfile.ZIP_BZIP2 else content
+    fake = Entry(part, packed, 1000, zlib.crc32(content[:1000]), method)
+    return raw_zip([fake if e.name == part else e for e in entries_of(data)])
+
+
+# --- non-zip files -----------------------------------------------------------------------
+
+
+def ole(*streams: str) -> bytes:
+    """A minimal OLE2 (Compound File) container: a header sector, then one directory sector
+    listing a root entry and `streams`; enough for file-type detection."""
+    entries = b""
+    for kind, name in [(5, "Root Entry"), *((2, n) for n in streams)]:
+        encoded = (name + "\0").encode("utf-16-le")
+        entries += encoded.ljust(64, b"\0") + struct.pack("<HB", len(encoded), kind).ljust(
+            64, b"\0")
+    header = OLE_MAGIC + bytes(16) + struct.pack("<HHH", 0x3E, 3, 0xFFFE)
+    return header.ljust(512, b"\0") + entries.ljust(512, b"\0")
+
+
+ENCRYPTED = ole("\x06DataSpaces", "EncryptionInfo", "EncryptedPackage")
+OLD_XLS = ole("Workbook", "\x05SummaryInformation")
+
+
+# --- e-mails -----------------------------------------------------------------------------
+
+
+def mail(attachments: list[tuple[str, bytes, str]], subject: str = "KISI Bericht",
+         when: datetime | None = None, date_header: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Erika Mustermann <integration@musterstadt.example>"
+    msg["To"] = "kisi@ministerium.example"
+    msg["Subject"] = subject
+    if date_header is not None:
+        msg["Date"] = date_header
+    elif when is not None:
+        msg["Date"] = format_datetime(when)
+    msg.set_content("Sehr geehrte Damen und Herren,\nanbei unser Bericht.\n")
+    for name, data, mime in attachments:
+        maintype, subtype = mime.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes()
