@@ -12,6 +12,7 @@ from pipeline import waivers
 from pipeline.aggregate import AppInfo, kennzahlen
 from pipeline.checkcache import CheckCache
 from pipeline.facts import Facts, extract
+from pipeline.feedback import write_feedback
 from pipeline.findings import Finding, sort_key
 from pipeline.intake import Received, Store, collect, sha256_file
 from pipeline.ledger import record_run
@@ -169,4 +170,5 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
     write_outputs(result, out_dir, prog, result.stichtag)
     write_applied(out_dir / "ausnahmen_angewendet.csv", applied)
     result.outputs.append(out_dir / "ausnahmen_angewendet.csv")
+    result.outputs += write_feedback(result, out_dir, prog)
     return result

@@ -204,6 +204,14 @@ def spaces_bomb(data: bytes, part: str, size: int = 2 << 30, declared: int | Non
     return raw_zip([bomb if e.name == part else e for e in entries_of(data)])
 
 
+def repeated_part(data: bytes, part_rel: str, times: int) -> bytes:
+    """workbook.xml listing `times` more sheets that all point at one part (relationship
+    `part_rel`): each listing would parse the same part again."""
+    extra = "".join(f'<sheet name="Kopie{i}" sheetId="{100 + i}" r:id="{part_rel}"/>'
+                    for i in range(times))
+    return edit(data, WORKBOOK, "</sheets>", extra + "</sheets>")
+
+
 def with_method(data: bytes, part: str, method: int, content: bytes) -> bytes:
     """`part` replaced by `content` compressed with zip method `method` (12 bzip2, 14 lzma)
     while its headers claim a harmless size."""
@@ -242,12 +250,147 @@ def mail(attachments: list[tuple[str, bytes, str]], subject: str = "KISI Bericht
     msg["From"] = "Erika Mustermann <integration@musterstadt.example>"
     msg["To"] = "kisi@ministerium.example"
     msg["Subject"] = subject
-    if date_header is not None:
-        msg["Date"] = date_header
-    elif when is not None:
+    if when is not None:
         msg["Date"] = format_datetime(when)
     msg.set_content("Sehr geehrte Damen und Herren,\nanbei unser Bericht.\n")
     for name, data, mime in attachments:
         maintype, subtype = mime.split("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return msg.as_bytes()
+    raw = msg.as_bytes()
+    if date_header is not None:  # as sent, even when it is no date (EmailMessage drops it)
+        raw = raw.replace(b"\nSubject:", b"\nDate: " + date_header.encode() + b"\nSubject:", 1)
+    return raw
+
+
+# --- damaged templates and odd-but-valid content ------------------------------------------
+
+ANGABEN = "xl/worksheets/sheet2.xml"
+BELEGE = "xl/worksheets/sheet4.xml"
+
+
+def drop_names(data: bytes, *names: str) -> bytes:
+    text = parts(data)[WORKBOOK].decode()
+    for name in names:
+        text, found = re.subn(rf'<definedName name="{name}">[^<]*</definedName>', "", text)
+        assert found == 1, name
+    return rewrite(data, {WORKBOOK: text})
+
+
+def rename_sheet(data: bytes, old: str, new: str) -> bytes:
+    """Rename the sheet tab only, as a tool that does not update defined names would."""
+    return edit(data, WORKBOOK, f'<sheet name="{old}"', f'<sheet name="{new}"')
+
+
+def delete_sheet(data: bytes, name: str) -> bytes:
+    text = parts(data)[WORKBOOK].decode()
+    text, found = re.subn(rf'<sheet name="{name}" sheetId="\d+" r:id="\w+"/>', "", text)
+    assert found == 1, name
+    return rewrite(data, {WORKBOOK: text})
+
+
+def merge_over(data: bytes, part: str, ref: str, emptied: str) -> bytes:
+    """Merge `ref` the way Excel does: only the top-left value survives, `emptied` loses its
+    value (keeps its style)."""
+    text = parts(data)[part].decode()
+    text, found = re.subn(rf'(<c r="{emptied}"[^>]*?)(?: t="\w+")?><v>[^<]*</v></c>', r"\1/>",
+                          text)
+    assert found == 1, emptied
+    text = text.replace("</sheetData>", f'</sheetData><mergeCells count="1"><mergeCell '
+                                        f'ref="{ref}"/></mergeCells>', 1)
+    return rewrite(data, {part: text})
+
+
+def _add_relationship(rels: str, rel_id: str, kind: str, target: str, external: bool = False
+                      ) -> str:
+    mode = ' TargetMode="External"' if external else ""
+    return rels.replace("</Relationships>", f'<Relationship Id="{rel_id}" Type="{REL_NS}/{kind}" '
+                                            f'Target="{target}"{mode}/></Relationships>')
+
+
+def with_external_link(data: bytes, part: str, cell: str, cached: str) -> bytes:
+    """`cell` holds ='[1]Tabelle1'!$A$1 (another workbook) with `cached` as its stored value,
+    and the package has the externalLink part Excel writes for it."""
+    members = parts(data)
+    sheet = members[part].decode()
+    sheet, found = re.subn(rf'(<c r="{cell}"[^>]*?)(?: t="\w+")?>(?:<v>[^<]*</v>)?</c>',
+                           rf"\1><f>[1]Tabelle1!$A$1</f><v>{cached}</v></c>", sheet)
+    assert found == 1, cell
+    link = (f'<externalLink xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><externalBook r:id="rId1">'
+            '<sheetNames><sheetName val="Tabelle1"/></sheetNames><sheetDataSet><sheetData '
+            f'sheetId="0"><row r="1"><cell r="A1"><v>{cached}</v></cell></row></sheetData>'
+            "</sheetDataSet></externalBook></externalLink>")
+    link_rels = _add_relationship(f'<Relationships xmlns="{PKG_NS}"></Relationships>', "rId1",
+                                  "externalLinkPath", "file:///C:/Daten/Zahlen.xlsx", True)
+    book = members[WORKBOOK].decode().replace(
+        "</definedNames>", '</definedNames><externalReferences><externalReference r:id="rId99"/>'
+                           "</externalReferences>")
+    types = members["[Content_Types].xml"].decode().replace(
+        "</Types>", '<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="'
+                    'application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml'
+                    '"/></Types>')
+    return rewrite(data, {
+        part: sheet, WORKBOOK: book, "[Content_Types].xml": types,
+        WORKBOOK_RELS: _add_relationship(members[WORKBOOK_RELS].decode(), "rId99",
+                                         "externalLink", "externalLinks/externalLink1.xml"),
+        "xl/externalLinks/externalLink1.xml": link,
+        "xl/externalLinks/_rels/externalLink1.xml.rels": link_rels,
+    })
+
+
+VBA_PROJECT = OLE_MAGIC + b"\0" * 504 + b'Attribute VB_Name = "DieseArbeitsmappe"\r\n' \
+    b"Sub Workbook_Open()\r\n  Shell \"cmd /c calc.exe\"\r\nEnd Sub\r\n"
+
+
+def with_macros(data: bytes) -> bytes:
+    """An .xlsm: a vbaProject.bin with an auto-run macro, wired as Excel wires it."""
+    members = parts(data)
+    types = members["[Content_Types].xml"].decode().replace(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    ).replace("</Types>", '<Default Extension="bin" '
+                          'ContentType="application/vnd.ms-office.vbaProject"/></Types>')
+    return rewrite(data, {
+        "[Content_Types].xml": types,
+        WORKBOOK_RELS: _add_relationship(members[WORKBOOK_RELS].decode(), "rId98",
+                                         "vbaProject", "vbaProject.bin"),
+        "xl/vbaProject.bin": VBA_PROJECT,
+    })
+
+
+def shared_index(data: bytes, text: str) -> int:
+    strings = re.findall(r"<si>(.*?)</si>", parts(data)[SHARED].decode())
+    return next(i for i, s in enumerate(strings) if re.sub(r"<[^>]+>", "", s) == text)
+
+
+def big_table(data: bytes, rows: int, first: int = 8) -> bytes:
+    """tblBelege with `rows` filled rows from row `first` on, written the way Excel writes
+    them (shared strings for repeated texts, numbers, date serials with the date style)."""
+    fee = shared_index(data, "Honorar")
+    members = parts(data)
+    sheet = members[BELEGE].decode()
+    sheet = re.sub(r'<row r="(\d+)"[^>]*>.*?</row>',
+                   lambda m: "" if int(m.group(1)) >= first else m.group(0), sheet)
+    body = "".join(
+        f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}" t="inlineStr"><is><t>B-{r}</t>'
+        f'</is></c><c r="C{r}" s="12"><v>46033</v></c><c r="D{r}" s="12"><v>46038</v></c>'
+        f'<c r="E{r}" t="s"><v>{fee}</v></c><c r="F{r}" t="s"><v>{fee}</v></c>'
+        f'<c r="G{r}" t="s"><v>{fee}</v></c><c r="H{r}"><v>1.5</v></c></row>'
+        for r in range(first, first + rows)
+    )
+    sheet = sheet.replace("</sheetData>", body + "</sheetData>", 1)
+    table = members[TABLE_BELEGE].decode().replace('ref="A4:H24"', f'ref="A4:H{first + rows - 1}"')
+    return rewrite(data, {BELEGE: sheet, TABLE_BELEGE: table})
+
+
+def foreign_workbook() -> bytes:
+    """Somebody else's workbook: a sheet of figures, no KISI names or tables."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Haushalt"
+    ws.append(["Produkt", "Ansatz 2026", "Ergebnis"])
+    ws.append(["Integration", 120000, 98000.5])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -233,6 +233,9 @@ def test_libreoffice_keeps_marks_and_values(libreoffice, make_workbook, tmp_path
     assert fields == want_fields
     wb = openpyxl.load_workbook(resaved)
     assert wb.sheetnames[0] == "Prüfbericht"
+    links = {c.hyperlink.location for row in wb["Prüfbericht"].iter_rows() for c in row
+             if c.hyperlink}
+    assert links == {f"'{f.blatt}'!{f.zelle}" for f in findings if f.zelle}
     f = next(f for f in findings if f.regel == "SUMME")
     cell = wb[f.blatt][f.zelle]
     assert cell.fill.fgColor.rgb == COLOURS[Severity.ERROR] and f.meldung in cell.comment.text

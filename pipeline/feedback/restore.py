@@ -82,15 +82,15 @@ def _apply(wb: Workbook, text: str) -> None:
 
 def strip_previous_markup(wb: Workbook, report_sheet: str) -> None:
     """Remove an earlier Prüfbericht and what it marked; a foreign sheet of the same name
-    is kept (the caller then picks another name)."""
-    if report_sheet not in wb.sheetnames or not is_our_report(wb[report_sheet]):
-        return
-    old = wb[report_sheet]
-    for text in read_restore_column(old):
-        _apply(wb, text)
+    is kept (the caller then picks another name). Our notes are recognised by their text
+    and removed even when she deleted the Prüfbericht; fills need its records."""
+    old = wb[report_sheet] if report_sheet in wb.sheetnames else None
+    if old is not None and is_our_report(old):
+        for text in read_restore_column(old):
+            _apply(wb, text)
+        wb.remove(old)
     for ws in wb.worksheets:
         # ws._cells holds only existing cells; iter_rows() would create empty ones.
         for cell in list(ws._cells.values()):
             if cell.comment is not None and is_ours(cell.comment):
                 cell.comment = None
-    wb.remove(old)

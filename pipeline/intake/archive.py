@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from pipeline.spec import Limits
 from pipeline.xlsx.model import XlsxError
-from pipeline.xlsx.safezip import open_zip
+from pipeline.xlsx.safezip import declared_entries, open_zip
 
 CHUNK = 1 << 16
 
@@ -21,9 +21,11 @@ class Member:
     problem: str = ""  # an XlsxError code when the member could not be taken out
 
 
-def is_zip_archive(data: bytes) -> bool:
-    """A zip that is not itself a workbook (workbooks are zips with xl/workbook.xml)."""
-    if not data.startswith(b"PK"):
+def is_zip_archive(data: bytes, limits: Limits) -> bool:
+    """A zip that is not itself a workbook (workbooks are zips with xl/workbook.xml).
+    A zip announcing more members than allowed is left to the workbook reader, which
+    refuses it before zipfile builds an entry for each of them."""
+    if not data.startswith(b"PK") or declared_entries(data) > limits.max_members:
         return False
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:

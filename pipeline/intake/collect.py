@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from pipeline.intake.archive import is_zip_archive, members
-from pipeline.intake.mail import read_mail
+from pipeline.intake.archive import Member, is_zip_archive, members
+from pipeline.intake.mail import read_mail, utf8_text
 from pipeline.intake.model import TZ, Origin, Received
 from pipeline.intake.store import Store
 from pipeline.spec import Limits
@@ -33,7 +33,7 @@ def collect(inbox: Path, store: Store, limits: Limits) -> list[Received]:
     for path in sorted(p for p in inbox.rglob("*") if p.is_file() and not p.is_symlink()):
         rel = path.relative_to(inbox)
         if not skipped(rel):
-            found.extend(_take(path, rel.as_posix(), store, limits))
+            found.extend(_take(path, utf8_text(rel.as_posix()), store, limits))
     return found
 
 
@@ -68,7 +68,7 @@ def _take(path: Path, rel: str, store: Store, limits: Limits) -> list[Received]:
     sha, where = store.put(data)
     if path.suffix.lower() == ".eml":
         return _from_mail(data, sha, where, rel, eingang, store, limits)
-    if path.suffix.lower() == ".zip" or is_zip_archive(data):
+    if path.suffix.lower() == ".zip" or is_zip_archive(data, limits):
         return _from_archive(data, sha, where, rel, eingang, origin, store, limits, depth=1)
     return [Received(where, rel, sha, size, eingang, origin)]
 
@@ -87,7 +87,7 @@ def _from_mail(data: bytes, sha: str, where: Path, rel: str, file_time: datetime
         origin = Origin("email", rel, att.name, mail.sender, mail.subject, mail.date_text)
         datei = f"{rel}{SEP}{att.name}"
         att_sha, att_where = store.put(att.data)
-        if is_zip_archive(att.data):
+        if is_zip_archive(att.data, limits):
             found.extend(_from_archive(att.data, att_sha, att_where, datei, eingang, origin,
                                        store, limits, depth=1))
         else:
@@ -100,30 +100,32 @@ def _from_archive(data: bytes, sha: str, where: Path, datei: str, eingang: datet
     if depth > limits.max_archive_depth:
         return [_problem(sha, where, datei, len(data), eingang, origin,
                          "ARCHIV_ZU_TIEF", grenze=str(limits.max_archive_depth))]
-    try:
-        items = list(members(data, limits))
+    found: list[Received] = []
+    try:  # one member in memory at a time: an archive may hold up to 1000 of 25 MB each
+        for m in members(data, limits):
+            found.extend(_from_member(m, sha, where, datei, eingang, origin, store, limits,
+                                      depth))
     except XlsxError as err:
         return [_problem(sha, where, datei, len(data), eingang, origin,
                          "ARCHIV_UNLESBAR", detail=err.detail or err.code)]
-    found = []
-    for m in items:
-        shown = f"{datei}{SEP}{PurePosixPath(m.name).as_posix()}"
-        member_origin = Origin("archiv", origin.path, _chain(origin.member, m.name),
-                               origin.sender, origin.subject, origin.mail_date)
-        if m.data is None:
-            found.append(_problem(sha, where, shown, 0, eingang, member_origin,
-                                  "ARCHIV_UNLESBAR", detail=f"{m.name}: {m.problem}"))
-            continue
-        m_sha, m_where = store.put(m.data)
-        if is_zip_archive(m.data):
-            found.extend(_from_archive(m.data, m_sha, m_where, shown, eingang, member_origin,
-                                       store, limits, depth + 1))
-        else:
-            found.append(Received(m_where, shown, m_sha, len(m.data), eingang, member_origin))
-    if not items:
-        found.append(_problem(sha, where, datei, len(data), eingang, origin,
-                              "ARCHIV_LEER"))
+    if not found:
+        found.append(_problem(sha, where, datei, len(data), eingang, origin, "ARCHIV_LEER"))
     return found
+
+
+def _from_member(m: Member, sha: str, where: Path, datei: str, eingang: datetime,
+                 origin: Origin, store: Store, limits: Limits, depth: int) -> list[Received]:
+    shown = f"{datei}{SEP}{PurePosixPath(m.name).as_posix()}"
+    member_origin = Origin("archiv", origin.path, _chain(origin.member, m.name),
+                           origin.sender, origin.subject, origin.mail_date)
+    if m.data is None:
+        return [_problem(sha, where, shown, 0, eingang, member_origin,
+                         "ARCHIV_UNLESBAR", detail=f"{m.name}: {m.problem}")]
+    m_sha, m_where = store.put(m.data)
+    if is_zip_archive(m.data, limits):
+        return _from_archive(m.data, m_sha, m_where, shown, eingang, member_origin,
+                             store, limits, depth + 1)
+    return [Received(m_where, shown, m_sha, len(m.data), eingang, member_origin)]
 
 
 def _chain(outer: str, inner: str) -> str:

@@ -31,10 +31,19 @@ class Mail:
     other_attachments: list[str]
 
 
+def utf8_text(text: str) -> str:
+    """`text` fit for CSV, XLSX and SQLite: surrogate escapes (file names that are not
+    UTF-8, stray 8-bit bytes in a header) become U+FFFD; no UTF-8 writer accepts them."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # surrogates outside the escape range
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _header(msg: Message, name: str) -> str:
     try:
-        return " ".join(str(msg.get(name, "") or "").split())
-    except (ValueError, TypeError, IndexError):  # malformed encoded words
+        return utf8_text(" ".join(str(msg.get(name, "") or "").split()))
+    except Exception:  # the header parser has many ways to fail on junk
         return ""
 
 
@@ -45,7 +54,10 @@ def _date(text: str) -> datetime | None:
         return None
     if parsed is None or parsed.tzinfo is None:
         return None
-    return parsed.astimezone(TZ)
+    try:
+        return parsed.astimezone(TZ)
+    except OverflowError:  # e.g. 31 Dec 9999 23:59 -2359
+        return None
 
 
 def _is_spreadsheet(name: str, content_type: str) -> bool:
@@ -53,15 +65,30 @@ def _is_spreadsheet(name: str, content_type: str) -> bool:
         not name and any(t in content_type for t in SPREADSHEET_TYPES))
 
 
+UNREADABLE = "keine lesbaren (die E-Mail ist beschädigt oder zu tief verschachtelt)"
+
+
 def read_mail(data: bytes) -> Mail:
-    msg = BytesParser(policy=policy.default).parsebytes(data)
+    """Never raises: the email package parses hostile input with many code paths (and a
+    recursion per nesting level); a mail it cannot take apart has no attachments."""
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(data)
+        found, others = _attachments(msg)
+    except Exception:  # RecursionError included
+        return Mail("", "", None, "", [], [UNREADABLE])
+    date_text = _header(msg, "Date")
+    return Mail(_header(msg, "From"), _header(msg, "Subject"), _date(date_text), date_text,
+                found, others)
+
+
+def _attachments(msg: Message) -> tuple[list[Attachment], list[str]]:
     found, others = [], []
     for part in msg.walk():
         if part.is_multipart():
             continue
         try:
-            name = part.get_filename() or ""
-        except (ValueError, TypeError, IndexError):
+            name = utf8_text(part.get_filename() or "")
+        except Exception:  # malformed RFC 2231 or encoded-word parameters
             name = ""
         disposition = part.get_content_disposition()
         if disposition != "attachment" and not name:
@@ -71,6 +98,4 @@ def read_mail(data: bytes) -> Mail:
             found.append(Attachment(name or "anhang.xlsx", payload))
         else:
             others.append(name or part.get_content_type())
-    date_text = _header(msg, "Date")
-    return Mail(_header(msg, "From"), _header(msg, "Subject"), _date(date_text), date_text,
-                found, others)
+    return found, others

@@ -106,14 +106,16 @@ def narrative(ctx: Context):
 
 
 @rule("ERKLAERUNG", E, "Erklärung nicht abgegeben",
-      "Die Erklärung {feld} ist nicht abgegeben: eingetragen ist „{gefunden}“, erwartet wird "
-      "„ja“. Bitte wählen Sie „ja“, wenn die Angaben richtig und vollständig sind, und tragen "
+      "Die Erklärung {feld} ist nicht abgegeben: {gefunden}, erwartet wird „ja“. Bitte "
+      "wählen Sie „ja“, wenn die Angaben richtig und vollständig sind, und tragen "
       "Sie Name und Datum der Erklärung ein.",
       "Kooperations- und Weiterleitungsvertrag")
 def declaration(ctx: Context):
     for it in items(ctx):
         if it.spec.type == "yes" and str(it.value.value or "").strip().lower() != "ja":
-            yield declaration.rule.at(it.value, feld=it.label, gefunden=it.value.raw)
+            raw = it.value.raw.strip()
+            found = f"eingetragen ist „{raw}“" if raw else "das Feld ist leer"
+            yield declaration.rule.at(it.value, feld=it.label, gefunden=found)
 
 
 def _bounds_text(spec: FieldSpec | ColumnSpec) -> str:

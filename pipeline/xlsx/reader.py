@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,8 +28,22 @@ def read_xlsx(source: Path | bytes, limits: Limits) -> RawWorkbook:
     be read at all.
     """
     data = load_bytes(source, limits)
-    with open_zip(data, limits) as zf:
+    with open_zip(data, limits) as zf, _collector_paused():
         return _read_package(Package(zf, limits))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Cells are plain data without reference cycles; the cyclic garbage collector, run
+    again and again while a million of them are created, only costs time (measured: half
+    of the reading time of a 1M-cell sheet)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _read_package(pkg: Package) -> RawWorkbook:

@@ -60,7 +60,7 @@ def open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
         raise XlsxError("encrypted" if ole_is_encrypted(data) else "xls")
     if not data.startswith(b"PK"):
         raise XlsxError("not_zip")
-    entries = _declared_entries(data)
+    entries = declared_entries(data)
     if entries > limits.max_members:  # before zipfile builds a ZipInfo for each of them
         raise XlsxError("too_many_members", _too_many(entries, limits))
     try:
@@ -76,7 +76,7 @@ def open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
     return zf
 
 
-def _declared_entries(data: bytes) -> int:
+def declared_entries(data: bytes) -> int:
     """The entry count in the end-of-central-directory record (0 if none is found)."""
     at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
     if at < 0 or len(data) < at + 12:
@@ -143,7 +143,7 @@ def check_unique(names: list[str]) -> None:
     for name in names:
         key = name.lower()
         if key in seen:
-            raise XlsxError("corrupt", f"duplicate member {name}")
+            raise XlsxError("corrupt", f"{name} doppelt (Groß-/Kleinschreibung)")
         seen.add(key)
 
 

@@ -3,6 +3,7 @@ as a subprocess (with peak RSS of its process tree) and the phases of an in-proc
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import resource
@@ -40,6 +41,10 @@ class Timing:
     def median(self) -> float:
         return statistics.median(self.runs)
 
+    def add(self, wall: float, cpu: float) -> None:
+        self.runs.append(wall)
+        self.cpu.append(cpu)
+
     def as_dict(self) -> dict[str, Any]:
         return {"median_s": round(self.median, 4), "runs_s": [round(r, 4) for r in self.runs],
                 "cpu_median_s": round(statistics.median(self.cpu), 4) if self.cpu else None,
@@ -65,9 +70,7 @@ def repeat(fn: Callable[[], object], times: int, slow_after: float | None = None
     """Median of `times` runs; with `slow_after`, one run is enough once it took longer."""
     timing = Timing()
     for _ in range(times):
-        wall, cpu = clock(fn)
-        timing.runs.append(wall)
-        timing.cpu.append(cpu)
+        timing.add(*clock(fn))
         if slow_after is not None and timing.runs[-1] > slow_after and len(timing.runs) < times:
             timing.note = f"ran once: one run took > {slow_after:.0f} s"
             break
@@ -291,3 +294,45 @@ def run_phases(inbox: Path, out: Path, registry: Path | None,
                                   if not k.startswith(OUTPUT_PREFIX))
     result["total"] = total
     return result
+
+
+# --------------------------------------------------------------------------- outputs
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def xlsx_sheet_rows(path: Path) -> dict[str, int]:
+    """Last used row of every sheet, from each worksheet's <dimension> (as xlsxwriter
+    writes it)."""
+    with zipfile.ZipFile(path) as zf:
+        book = zf.read("xl/workbook.xml").decode("utf-8")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        targets = {}
+        for rel in re.findall(r"<Relationship [^>]*>", rels):
+            rid, target = re.search(r'Id="([^"]+)"', rel), re.search(r'Target="([^"]+)"', rel)
+            if rid and target:
+                targets[rid[1]] = target[1].removeprefix("/xl/")
+        rows = {}
+        for sheet in re.findall(r"<sheet [^>]*>", book):
+            name, rid = re.search(r'name="([^"]*)"', sheet), re.search(r'r:id="([^"]+)"', sheet)
+            if not (name and rid and rid[1] in targets):
+                continue
+            with zf.open("xl/" + targets[rid[1]]) as fh:
+                head = fh.read(4096).decode("utf-8", errors="replace")
+            dim = re.search(r'<dimension ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"', head)
+            rows[name[1]] = int(dim[1]) if dim and dim[1] else (1 if dim else 0)
+        return rows
+
+
+def output_rows(out: Path) -> dict[str, Any]:
+    """Rows per sheet of every .xlsx output and lines of every .csv output (data rows):
+    shows whether a sheet hit Excel's row limit."""
+    found: dict[str, Any] = {}
+    for path in sorted(out.glob("*.xlsx")):
+        found[path.name] = xlsx_sheet_rows(path)
+    for path in sorted(out.glob("*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            found[path.name] = max(sum(1 for _ in csv.reader(fh)) - 1, 0)
+    found["excel_row_limit_hit"] = [f"{name} › {sheet}" for name, sheets in found.items()
+                                    if isinstance(sheets, dict)
+                                    for sheet, n in sheets.items() if n >= EXCEL_MAX_ROWS]
+    return found

@@ -51,6 +51,7 @@ class Target:
     unit: str
     higher_is_better: bool = False
     stretch: bool = False
+    cpu_value: float | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -76,12 +77,12 @@ class Target:
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.name, "value": self.value, "limit": self.limit,
                 "unit": self.unit, "higher_is_better": self.higher_is_better,
-                "stretch": self.stretch, "verdict": self.verdict}
+                "stretch": self.stretch, "cpu_value": self.cpu_value, "verdict": self.verdict}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Target:
         return cls(d["target"], d["value"], d["limit"], d["unit"], d["higher_is_better"],
-                   d["stretch"])
+                   d["stretch"], d.get("cpu_value"))
 
 
 def render(headers: list[str], rows: list[list[str]], markdown: bool = False) -> str:
@@ -103,5 +104,6 @@ def render(headers: list[str], rows: list[list[str]], markdown: bool = False) ->
 
 def target_rows(targets: list[Target]) -> list[list[str]]:
     return [[t.name, "-" if t.value is None else t.fmt(t.value),
+             "" if t.cpu_value is None else t.fmt(t.cpu_value),
              ("≥ " if t.higher_is_better else "≤ ") + t.fmt(t.limit), t.verdict]
             for t in targets]
