@@ -53,8 +53,9 @@ def demo(tmp_path_factory) -> DemoRun:
 
 
 def test_every_output_is_byte_identical_on_a_rerun(demo):
-    names = {p.name for p in demo.result.outputs}
+    names = {p.relative_to(demo.first).as_posix() for p in demo.result.outputs}
     assert OUTPUTS <= names
+    assert any(n.startswith("rueckmeldungen/") for n in names)  # feedback is compared too
     for name in sorted(names):
         one, two = (demo.first / name).read_bytes(), (demo.second / name).read_bytes()
         assert one == two, f"{name} differs between two runs"
