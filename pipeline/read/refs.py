@@ -1,34 +1,20 @@
-"""A1-style cell references."""
+"""A1-style references for the mapping layer, on top of the reader's strict parsing."""
 
 from __future__ import annotations
 
-import re
-
-_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
-
-
-def col_letters(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def col_index(letters: str) -> int:
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
-    return index
+from pipeline.xlsx.refs import column_letters, split_ref
 
 
 def a1(row: int, col: int) -> str:
-    return f"{col_letters(col)}{row}"
+    return f"{column_letters(col)}{row}"
 
 
 def parse_cell(ref: str) -> tuple[int, int] | None:
-    m = _CELL.match(ref.strip())
-    return (int(m.group(2)), col_index(m.group(1))) if m else None
+    """(row, col) of 'C7' or '$C$7', or None when it is not a cell inside Excel's grid."""
+    try:
+        return split_ref(ref.strip().replace("$", "").upper())
+    except ValueError:
+        return None
 
 
 def parse_range(ref: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
