@@ -387,12 +387,13 @@ def _phases_table(results: dict[str, Any], markdown: bool, which: str = "cold") 
             rows += [["  › " + n, f"{x:.2f}", f"{x / total * 100:.0f} %"]
                      for n, x in sorted(subs, key=lambda kv: -kv[1])]
     rows.append(["total in-process", f"{total:.2f}", "100 %"])
-    out = ph.get("write_outputs", 0.0)
+    out = sum(ph.get(n, 0.0) for n in measure.RENDER_PHASES)
     return "\n".join([
         f"Phases of a {which} run_report in-process (median s over the rounds; process pool "
         "as in the CLI, no interpreter start-up)",
         table.render(["phase", "s", "share"], rows, markdown),
-        f"Report rendering (write_outputs) {out:.2f} s = {out / total * 100:.0f} % of the "
+        f"Report rendering ({' + '.join(n for n in measure.RENDER_PHASES if n in ph)}) "
+        f"{out:.2f} s = {out / total * 100:.0f} % of the "
         f"in-process {which} run, ≈ {out / cold * 100:.0f} % of the {which} subprocess "
         f"median ({cold:.2f} s)."])
 

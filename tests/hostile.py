@@ -22,6 +22,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+from hypothesis import strategies as st
+
 from pipeline.template import Identity, build_workbook, template_filename
 from pipeline.template.model import WorkbookData
 from pipeline.template.sample import MUSTERSTADT, valid_data
@@ -394,3 +396,104 @@ def foreign_workbook() -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# --- fuzzing: mutations of valid workbooks (scripts/fuzz.py, tests/test_fuzz.py) ------------
+
+INTERESTING = [
+    "", "0", "-1", "1.5", "1E308", "1E999999999", "NaN", "-Infinity", "9" * 40, "A0", "a1",
+    "$A$1", "XFD1048576", "XFE1", "A1048577", "A1:XFD1048576", "A4:H99999999999", "H24:A4",
+    "zzz", "inlineStr", "s", "str", "e", "b", "d", "n", "#REF!", "#DIV/0!", "'", "&amp;",
+    "&lt;f&gt;", "_x0000_", "_xD800_", "_x005F_x0041_", "\u202e\u200b", "🎉", "rId1", "rId999",
+    "../../../etc/passwd", "/xl/workbook.xml", "http://evil.example/", "Angaben!$B$16",
+    "[1]Tabelle1!$A$1", '=HYPERLINK("http://evil.example","x")', "1000000000", "-1000000000",
+    "01.02.2026", "1.234,56 €", "tblBelege", "Betrag", "Honorar", "ja", " ",
+]
+FUZZ_PARTS = [WORKBOOK, WORKBOOK_RELS, "_rels/.rels", SHARED, STYLES, TABLE_BELEGE,
+              "xl/tables/table1.xml", ANGABEN, BELEGE, "xl/worksheets/sheet3.xml",
+              "xl/worksheets/_rels/sheet4.xml.rels", "[Content_Types].xml"]
+# Mostly well-formed changes (attribute values, texts, elements), so that most examples get
+# past the zip and XML layers into cells, names, tables and rules.
+KINDS = ["attribute"] * 5 + ["text"] * 5 + ["element"] * 2 + ["splice", "drop", "repeat",
+                                                               "rename"]
+# characters XML 1.0 can carry: a changed value keeps the part well-formed
+_XML_CHARS = st.characters(blacklist_categories=("Cs", "Cc"))
+_ATTRIBUTE = re.compile(r'([\w:]+)="([^"]*)"')
+_TEXT = re.compile(r">([^<]+)<")
+_ELEMENT = re.compile(r"<(\w+)(?: [^<>]*)?/>|<(\w+)(?: [^<>]*)?>[^<]*</\2>")
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+
+
+def fuzz_seeds() -> list[bytes]:
+    """Valid starting points written by three producers: our generator, our generator with
+    formulas, openpyxl (inline strings, no cached values) and LibreOffice (a checked-in file)."""
+    from pipeline.template.model import Formula
+
+    seeds = [valid_bytes(), workbook_bytes(values={"TN_GESAMT": Formula("=5+7", 12)})]
+    fixture = Path(__file__).parent / "fixtures" / "libreoffice_pj1_q2.xlsx"
+    if fixture.exists():
+        seeds.append(fixture.read_bytes())
+    return seeds
+
+
+def mutations(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
+    """A strategy of broken workbooks: XML attribute values and texts replaced (well-formed,
+    so the deeper code is reached), elements dropped or repeated, raw splices, zip members
+    dropped, repeated, renamed or stored, then byte flips or a truncation of the file."""
+
+    @st.composite
+    def mutated(draw: st.DrawFn) -> bytes:
+        members = list(parts(draw(st.sampled_from(seeds))).items())
+        for _ in range(draw(st.integers(1, 3))):
+            kind = draw(st.sampled_from(KINDS))
+            if kind in ("attribute", "text", "element", "splice"):
+                names = [n for n, _ in members if n in FUZZ_PARTS] or [members[0][0]]
+                name = draw(st.sampled_from(names))
+                at = next(i for i, (n, _) in enumerate(members) if n == name)
+                text = members[at][1].decode("utf-8", "replace")
+                members[at] = (name, _mutate_xml(draw, kind, text).encode("utf-8", "replace"))
+            elif kind == "drop" and len(members) > 1:
+                members.pop(draw(st.integers(0, len(members) - 1)))
+            elif kind == "repeat":
+                members.append(members[draw(st.integers(0, len(members) - 1))])
+            elif kind == "rename":
+                at = draw(st.integers(0, len(members) - 1))
+                members[at] = (draw(st.sampled_from(FUZZ_PARTS + INTERESTING[:20])) or "x",
+                               members[at][1])
+        stored = draw(st.booleans())
+        data = raw_zip([entry(n, b, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+                        for n, b in members])
+        tail = draw(st.sampled_from(["none"] * 8 + ["flip", "truncate"]))
+        if tail == "flip":
+            broken = bytearray(data)
+            for _ in range(draw(st.integers(1, 8))):
+                broken[draw(st.integers(0, len(broken) - 1))] ^= draw(st.integers(1, 255))
+            data = bytes(broken)
+        elif tail == "truncate":
+            data = data[: draw(st.integers(0, len(data)))]
+        return data
+
+    return mutated()
+
+
+def _mutate_xml(draw: st.DrawFn, kind: str, text: str) -> str:
+    if kind == "attribute" and (found := list(_ATTRIBUTE.finditer(text))):
+        m = found[draw(st.integers(0, len(found) - 1))]
+        value = _xml_escape(draw(st.sampled_from(INTERESTING) | st.text(_XML_CHARS, max_size=12)))
+        return text[: m.start(2)] + value + text[m.end(2):]
+    if kind == "text" and (found := list(_TEXT.finditer(text))):
+        m = found[draw(st.integers(0, len(found) - 1))]
+        value = _xml_escape(draw(st.sampled_from(INTERESTING) | st.text(_XML_CHARS, max_size=40)))
+        return text[: m.start(1)] + value + text[m.end(1):]
+    if kind == "element" and (found := list(_ELEMENT.finditer(text))):
+        m = found[draw(st.integers(0, len(found) - 1))]
+        times = draw(st.sampled_from([0, 2, 3]))
+        return text[: m.start()] + m.group(0) * times + text[m.end():]
+    start = draw(st.integers(0, len(text)))
+    end = draw(st.integers(start, min(len(text), start + 200)))
+    insert = draw(st.sampled_from(["", "<", ">", "&", "<!DOCTYPE x>", "<c r=\"A1\">", "</row>",
+                                   "\x00", "\ud800"]) | st.text(max_size=20))
+    return text[:start] + insert + text[end:]

@@ -271,11 +271,11 @@ LAUGH_PARTS = {
 CASES = [
     # not a workbook at all
     Case("empty", "leer.xlsx", lambda: b"", "abgelehnt", "DATEI_LEER", "leer (0 Byte)"),
-    Case("csv-renamed", "bericht.xlsx", lambda: "ags;name\n06431901;Musterstadt\n".encode(),
+    Case("csv-renamed", "bericht.xlsx", lambda: b"ags;name\n06431901;Musterstadt\n",
          "abgelehnt", "DATEI_KEIN_EXCEL", "Text- oder CSV-Datei"),
     Case("html-renamed", "export.xlsx", lambda: b"<html><table><tr><td>1</td></tr></table>",
          "abgelehnt", "DATEI_KEIN_EXCEL", "HTML-Datei"),
-    Case("text-file", "notiz.txt", lambda: "Bericht folgt".encode(), "abgelehnt", "DATEI_TYP",
+    Case("text-file", "notiz.txt", lambda: b"Bericht folgt", "abgelehnt", "DATEI_TYP",
          "„notiz.txt“ ist keine Excel-Datei"),
     Case("old-xls", "bericht_alt.xls", lambda: H.OLD_XLS, "abgelehnt", "DATEI_XLS",
          "„Excel-Arbeitsmappe (.xlsx)“"),

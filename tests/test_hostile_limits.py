@@ -24,21 +24,34 @@ from tests.test_hostile import SECONDS_PER_FILE, ident
 MEMORY_LIMIT = 1536 * 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
 
-# Runs run_report on one inbox file; prints status, rules and the measured cost as JSON.
+# Runs run_report on one inbox file (or only check_bytes, the read-and-validate step);
+# prints statuses, findings and the measured cost as JSON.
 CHILD = r"""
 import csv, json, resource, sys, time
 from datetime import date
 from pathlib import Path
-from pipeline.report import run_report
-box, out = Path(sys.argv[1]), Path(sys.argv[2])
-started = time.perf_counter()
-run_report(box, out, None, date(2026, 5, 15))
-seconds = time.perf_counter() - started
-with (out / "eingaenge.csv").open(encoding="utf-8") as fh:
-    status = {r["datei"]: r["status"] for r in csv.DictReader(fh)}
-with (out / "befunde.csv").open(encoding="utf-8") as fh:
-    findings = [(r["datei"], r["regel"], r["meldung"]) for r in csv.DictReader(fh)]
+mode, box, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+if mode == "check":
+    from pipeline.spec import load_programme
+    from pipeline.validate import check_bytes
+    (path,) = box.iterdir()
+    started = time.perf_counter()
+    checked = check_bytes(path.read_bytes(), path.name, "0" * 64, load_programme())
+    seconds = time.perf_counter() - started
+    status = {path.name: "abgelehnt" if not checked.readable else
+              "fehlerhaft" if checked.errors else "verwendet"}
+    findings = [(f.datei, f.regel, f.meldung) for f in checked.findings]
+else:
+    from pipeline.report import run_report
+    started = time.perf_counter()
+    run_report(box, out, None, date(2026, 5, 15))
+    seconds = time.perf_counter() - started
+    with (out / "eingaenge.csv").open(encoding="utf-8") as fh:
+        status = {r["datei"]: r["status"] for r in csv.DictReader(fh)}
+    with (out / "befunde.csv").open(encoding="utf-8") as fh:
+        findings = [(r["datei"], r["regel"], r["meldung"]) for r in csv.DictReader(fh)]
 print(json.dumps({"status": status, "findings": findings[:50], "count": len(findings),
+                  "longest": max((len(m) for _, _, m in findings), default=0),
                   "seconds": seconds,
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -48,12 +61,13 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
-def run_child(tmp_path: Path, name: str, data: bytes, timeout: float = 60) -> dict:
+def run_child(tmp_path: Path, name: str, data: bytes, timeout: float = 60,
+              mode: str = "report") -> dict:
     box = tmp_path / "eingang"
     box.mkdir()
     (box / name).write_bytes(data)
     env = {**os.environ, "KISI_WORKERS": "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(box), str(tmp_path / "ausgabe")],
+    done = subprocess.run([sys.executable, "-c", CHILD, mode, str(box), str(tmp_path / "aus")],
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env,
                           preexec_fn=_limit_memory)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -102,39 +116,58 @@ def test_bzip2_member_is_refused_before_inflating(tmp_path: Path) -> None:
     assert result["max_rss_mb"] < 600
 
 
-def test_one_long_text_in_every_cell_of_a_full_table(tmp_path: Path) -> None:
-    """One 32,767-character shared string (32 kB in the file) referenced by every text cell
-    of 20,000 rows: read once, quoted shortened, never multiplied into gigabytes."""
-    data = H.big_table(H.valid_bytes(ident(40)), 19_990)
-    huge = "Ä" * 32_767
-    data = H.edit(data, H.SHARED, "<si><t>Honorar</t></si>", f"<si><t>{huge}</t></si>")
-    result = run_child(tmp_path, "lang.xlsx", data, timeout=120)
+def long_text_everywhere(rows: int) -> bytes:
+    """One 32,767-character shared string (about 32 kB in the file) referenced by every
+    text cell of `rows` receipts: Kostenart, Empfaenger and Zweck all break a rule."""
+    data = H.big_table(H.valid_bytes(ident(40)), rows)
+    return H.edit(data, H.SHARED, "<si><t>Honorar</t></si>", f"<si><t>{'Ä' * 32_767}</t></si>")
+
+
+def test_one_long_text_in_every_cell_of_a_table(tmp_path: Path) -> None:
+    """Read once, quoted shortened, never multiplied: without the cap on quoted text and the
+    shared normalised copy, each row held four copies of it (about 1 GB for 5,000 rows)."""
+    result = run_child(tmp_path, "lang.xlsx", long_text_everywhere(5_000), mode="check")
     assert result["status"] == {"lang.xlsx": "fehlerhaft"}
-    rules = {r for _, r, _ in result["findings"]}
-    assert "LISTE" in rules or "TEXT_ZU_LANG" in rules, rules
-    assert all(len(m) < 2000 for _, _, m in result["findings"])
-    assert result["max_rss_mb"] < 1200
+    assert {r for _, r, _ in result["findings"]} >= {"LISTE", "TEXT_ZU_LANG"}
+    assert result["count"] >= 15_000 and result["longest"] < 1000
+    assert result["max_rss_mb"] < 1000
+    assert result["seconds"] <= SECONDS_PER_FILE
+
+
+@pytest.mark.xfail(strict=True, reason="every finding is written to befunde.csv (as_row per "
+                   "column) and marked in the feedback copy (openpyxl): 15,000 findings of "
+                   "one file take minutes; cap findings per file and rule (docs/security.md)")
+def test_many_findings_in_one_file_are_reported_fast(tmp_path: Path) -> None:
+    try:
+        result = run_child(tmp_path, "lang.xlsx", long_text_everywhere(5_000),
+                           timeout=SECONDS_PER_FILE + 2)
+    except subprocess.TimeoutExpired:
+        pytest.fail("took longer than the time budget")
+    assert result["seconds"] <= SECONDS_PER_FILE
 
 
 @pytest.mark.xfail(strict=True, reason="read/submission.py coerces every row of a table "
-                   "before applying max_table_rows (patch in docs/security.md)")
-def test_hundred_thousand_rows(tmp_path: Path) -> None:
-    data = H.big_table(H.valid_bytes(ident(41)), 100_000)
-    result = run_child(tmp_path, "zeilen.xlsx", data, timeout=SECONDS_PER_FILE + 3)
-    assert_outcome(result, "zeilen.xlsx", "fehlerhaft", "TABELLE_ZU_GROSS",
-                   "100003 Zeilen; ausgewertet werden höchstens 20000")
-
-
-@pytest.mark.xfail(strict=True, reason="read/submission.py walks every row of a table's "
-                   "range, also empty ones (patch in docs/security.md)")
-def test_table_range_down_to_the_last_row(tmp_path: Path) -> None:
-    """A 27 kB file: the table's ref reaches row 1,048,576 and one cell sits there."""
-    data = H.edit(H.valid_bytes(ident(42)), H.TABLE_BELEGE, 'ref="A4:H24"', 'ref="A4:H1048576"')
-    data = H.edit(data, H.BELEGE, "</sheetData>",
-                  '<row r="1048576"><c r="H1048576"><v>1</v></c></row></sheetData>')
+                   "before applying max_table_rows, and walks every row of the table's range, "
+                   "also empty ones (patch in docs/security.md)")
+def test_long_tables_are_cut_short(tmp_path: Path) -> None:
+    """100,000 filled rows; and a 27 kB file whose table range reaches row 1,048,576 with
+    one cell there. Both must be decided within the budget of one file each."""
+    box = tmp_path / "eingang"
+    box.mkdir()
+    (box / "zeilen.xlsx").write_bytes(H.big_table(H.valid_bytes(ident(41)), 100_000))
+    far = H.edit(H.valid_bytes(ident(42)), H.TABLE_BELEGE, 'ref="A4:H24"', 'ref="A4:H1048576"')
+    far = H.edit(far, H.BELEGE, "</sheetData>",
+                 '<row r="1048576"><c r="H1048576"><v>1</v></c></row></sheetData>')
+    (box / "weit.xlsx").write_bytes(far)
+    env = {**os.environ, "KISI_WORKERS": "1", "PYTHONPATH": str(ROOT)}
     try:
-        result = run_child(tmp_path, "weit.xlsx", data, timeout=SECONDS_PER_FILE + 3)
+        done = subprocess.run([sys.executable, "-c", CHILD, "report", str(box),
+                               str(tmp_path / "aus")], capture_output=True, text=True,
+                              timeout=2 * SECONDS_PER_FILE + 2, cwd=ROOT, env=env,
+                              preexec_fn=_limit_memory)
     except subprocess.TimeoutExpired:
         pytest.fail("took longer than the time budget")
-    assert result["status"] == {"weit.xlsx": "fehlerhaft"}
-    assert result["seconds"] <= SECONDS_PER_FILE
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["status"] == {"zeilen.xlsx": "fehlerhaft", "weit.xlsx": "fehlerhaft"}
+    assert any(r == "TABELLE_ZU_GROSS" and "100003 Zeilen" in m
+               for _, r, m in result["findings"])

@@ -93,6 +93,8 @@ class Package:
             raise XlsxError("bad_xml", f"{part}: {exc}") from None
         except ValueError as exc:  # e.g. a non-numeric index attribute
             raise XlsxError("bad_xml", f"{part}: {exc}") from None
+        except LookupError as exc:  # <?xml encoding="..."?> naming no codec (found by fuzzing)
+            raise XlsxError("bad_xml", f"{part}: {exc}") from None
         except XlsxError as exc:
             if exc.code == "dtd":  # raised by a handler that does not know the part
                 raise XlsxError("dtd", part) from None
@@ -110,8 +112,8 @@ class Package:
                 for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes):
                     parser.Parse(chunk, False)
                 parser.Parse(b"", True)
-            except (_PrologRead, expat.ExpatError, ValueError):
-                continue
+            except (_PrologRead, expat.ExpatError, ValueError, LookupError):
+                continue  # not XML (or not readable as XML by anyone): no DOCTYPE to find
             except XlsxError as exc:
                 if exc.code == "dtd":
                     raise XlsxError("dtd", info.filename) from None

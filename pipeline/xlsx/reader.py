@@ -28,8 +28,11 @@ def read_xlsx(source: Path | bytes, limits: Limits) -> RawWorkbook:
     be read at all.
     """
     data = load_bytes(source, limits)
-    with open_zip(data, limits) as zf, _collector_paused():
-        return _read_package(Package(zf, limits))
+    try:
+        with open_zip(data, limits) as zf, _collector_paused():
+            return _read_package(Package(zf, limits))
+    except MemoryError:  # within the limits but not within this machine: refuse, go on
+        raise XlsxError("too_many_cells", "mehr als der Arbeitsspeicher fasst") from None
 
 
 @contextmanager

@@ -234,7 +234,9 @@ def fresh(path: Path) -> Path:
 # skipped, so the bench survives refactorings; what is not wrapped lands in "other").
 PHASES = ["read_registry", "collect", "check_all", "decide", "_app_findings",
           "_apply_waivers", "extract", "kennzahlen", "record_run", "write_outputs",
-          "write_applied"]
+          "write_applied", "write_feedback"]
+# The phases that render reports (the rest reads, checks and computes).
+RENDER_PHASES = ["write_outputs", "write_applied", "write_feedback"]
 OUTPUT_PREFIX = "write_outputs › "
 
 
