@@ -33,14 +33,12 @@ from tests.hostile import fuzz_seeds, mutations  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "fuzz"
 BATCH = 50  # examples per hypothesis run; runs repeat until the time budget is spent
+PROG = load_programme()
 
 
 def check(data: bytes) -> None:
     """What must hold for any bytes: check_bytes returns (findings), it never raises."""
     check_bytes(data, "fuzz.xlsx", hashlib.sha256(data).hexdigest(), PROG)
-
-
-PROG = load_programme()
 
 
 def save(data: bytes) -> Path:

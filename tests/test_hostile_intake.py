@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from pipeline import report
+from pipeline.intake import Received
 from pipeline.report import run_report
 from pipeline.spec import Programme, load_programme
+from pipeline.validate import Checked
 from tests import hostile as H
 from tests.test_hostile import ident
 
@@ -78,7 +80,7 @@ def test_links_in_the_inbox_are_not_followed(tmp_path: Path) -> None:
     assert status == {"echt.xlsx": "verwendet"}
 
 
-def dying_check(received, prog, known):
+def dying_check(received: Received, prog: Programme, known: frozenset[str] | None) -> Checked:
     """Stands in for a reader bug that kills the process (a segfault in a C library)."""
     if "absturz" in received.datei:
         os._exit(70)

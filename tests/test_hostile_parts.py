@@ -142,7 +142,7 @@ def test_running_out_of_memory_is_a_refusal(tmp_path: Path) -> None:
     assert done.stdout.split() == ["too_many_cells"]
 
 
-# --- values ----------------------------------------------------------------------------------------
+# --- values ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text", ["NaN", "sNaN", "Infinity", "-inf", "1E30", "1E999999999",

@@ -114,7 +114,7 @@ def parse_date_text(text: str) -> date | None:
 def _number(cell: RawCell) -> Decimal | None:
     try:
         return _sane(Decimal(cell.text))
-    except (InvalidOperation, ValueError):
+    except InvalidOperation:
         return None
 
 
@@ -132,7 +132,7 @@ def shown(text: str) -> str:
     return text[:RAW_SHOWN] + ("…" if text.strip() else "")
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _tidy(text: str) -> str:
     """Single spaces inside a one-line text, a multi-line text stripped. Cached: a shared
     string repeated in 20,000 cells becomes one object, not 20,000 copies."""
