@@ -86,8 +86,8 @@ def timing_of(runs: list[KisiRun]) -> Timing:
     return Timing([r.seconds for r in runs], [r.cpu_seconds for r in runs])
 
 
-def phases(ib: data.Inbox, times: int,
-           runs_dir: Path = RUNS_DIR) -> tuple[dict[str, float], dict[str, float]]:
+def phases(ib: data.Inbox, times: int, runs_dir: Path = RUNS_DIR,
+           warm: bool = True) -> tuple[dict[str, float], dict[str, float]]:
     """Median seconds per phase of an in-process run_report (process pool as in the CLI),
     cold and then warm (after the extra file arrived)."""
     work = runs_dir / f"{ib.name}-inprocess"
@@ -99,7 +99,7 @@ def phases(ib: data.Inbox, times: int,
             data.link_tree(ib.files, inbox)
             shutil.rmtree(out, ignore_errors=True)
             colds.append(measure.run_phases(inbox, out, ib.registry, STICHTAG))
-            if ib.extra is not None:
+            if warm and ib.extra is not None:
                 os.link(ib.extra, inbox / ib.extra.name)
                 warms.append(measure.run_phases(inbox, out, ib.registry, STICHTAG))
     finally:
@@ -246,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
 
     log("phases of an in-process run_report")
     results["phases"], results["phases_warm"] = phases(base, r)
+    if 4 in scaled:
+        log("phases of an in-process run_report at 4× (once)")
+        results["phases_4x"] = phases(scaled[4], 1, warm=False)[0]
 
     if sized is not None:
         log(f"kisi report cold on {len(sized.files)} files (once)")
@@ -374,7 +377,9 @@ def _memory_table(results: dict[str, Any], markdown: bool) -> str:
 
 def _phases_table(results: dict[str, Any], markdown: bool, which: str = "cold") -> str:
     key = "phases" if which == "cold" else f"phases_{which}"
-    ph, cold = results[key], results["kisi"][which]["median_s"]
+    run = {"cold": "cold", "warm": "warm", "4x": "cold_4x"}[which]
+    label = {"cold": "cold", "warm": "warm", "4x": "cold 4×"}[which]
+    ph, cold = results[key], results["kisi"][run]["median_s"]
     total = ph["total"]
     top = [(n, v) for n, v in ph.items()
            if n != "total" and not n.startswith(measure.OUTPUT_PREFIX)]
@@ -389,12 +394,12 @@ def _phases_table(results: dict[str, Any], markdown: bool, which: str = "cold") 
     rows.append(["total in-process", f"{total:.2f}", "100 %"])
     out = sum(ph.get(n, 0.0) for n in measure.RENDER_PHASES)
     return "\n".join([
-        f"Phases of a {which} run_report in-process (median s over the rounds; process pool "
+        f"Phases of a {label} run_report in-process (median s over the rounds; process pool "
         "as in the CLI, no interpreter start-up)",
         table.render(["phase", "s", "share"], rows, markdown),
         f"Report rendering ({' + '.join(n for n in measure.RENDER_PHASES if n in ph)}) "
         f"{out:.2f} s = {out / total * 100:.0f} % of the "
-        f"in-process {which} run, ≈ {out / cold * 100:.0f} % of the {which} subprocess "
+        f"in-process {label} run, ≈ {out / cold * 100:.0f} % of the {label} subprocess "
         f"median ({cold:.2f} s)."])
 
 
@@ -418,6 +423,8 @@ def report(results: dict[str, Any], markdown: bool = False) -> str:
         parts += ["", _phases_table(results, markdown)]
     if results.get("phases_warm"):
         parts += ["", _phases_table(results, markdown, "warm")]
+    if results.get("phases_4x") and "cold_4x" in results["kisi"]:
+        parts += ["", _phases_table(results, markdown, "4x")]
     if results.get("profile"):
         parts += ["", _profile_tables(results, markdown)]
     if results.get("size_outputs"):

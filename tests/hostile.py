@@ -428,11 +428,17 @@ def _xml_escape(text: str) -> str:
 
 
 def fuzz_seeds() -> list[bytes]:
-    """Valid starting points written by three producers: our generator, our generator with
-    formulas, openpyxl (inline strings, no cached values) and LibreOffice (a checked-in file)."""
+    """Valid starting points from three producers: our generator (with and without a
+    formula), openpyxl (our workbook re-saved: inline strings, no cached values) and
+    LibreOffice (the checked-in fixture)."""
+    import openpyxl
+
     from pipeline.template.model import Formula
 
     seeds = [valid_bytes(), workbook_bytes(values={"TN_GESAMT": Formula("=5+7", 12)})]
+    resaved = io.BytesIO()
+    openpyxl.load_workbook(io.BytesIO(valid_bytes())).save(resaved)
+    seeds.append(resaved.getvalue())
     fixture = Path(__file__).parent / "fixtures" / "libreoffice_pj1_q2.xlsx"
     if fixture.exists():
         seeds.append(fixture.read_bytes())
