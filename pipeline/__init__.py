@@ -1,3 +1,3 @@
 """KISI-Berichtswesen: quarterly workbooks in, validated and consolidated figures out."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -43,7 +43,7 @@ def check_all(received: list[Received], check: Callable[..., Checked], prog: Pro
         _pooled(received, todo, results, check, prog, known, n_workers, progress)
     else:
         for i in todo:
-            results[i] = check(received[i], prog, known)
+            results[i] = _guarded(check, received[i], prog, known)
             progress(1)
     if cache:
         for i in todo:
@@ -56,7 +56,8 @@ def _pooled(received, todo, results, check, prog, known, n_workers, progress) ->
     left = list(todo)
     try:
         with ProcessPoolExecutor(n_workers) as pool:
-            futures = {pool.submit(check, received[i], prog, known): i for i in todo}
+            futures = {pool.submit(_guarded, check, received[i], prog, known): i
+                       for i in todo}
             for future in as_completed(futures):
                 i = futures[future]
                 results[i] = future.result()
@@ -71,8 +72,20 @@ def _pooled(received, todo, results, check, prog, known, n_workers, progress) ->
 def _isolated(r: Received, check, prog: Programme, known) -> Checked:
     try:
         with ProcessPoolExecutor(1) as pool:
-            return pool.submit(check, r, prog, known).result()
+            return pool.submit(_guarded, check, r, prog, known).result()
     except BrokenProcessPool:
         checked = Checked(r.datei, r.sha256, readable=False)
         checked.findings.append(file_rules.CRASH.finding().at_file(r.datei, r.sha256))
+        return checked
+
+
+def _guarded(check, r: Received, prog: Programme, known) -> Checked:
+    """A bug while checking one file must not end the run: that file gets a finding."""
+    try:
+        return check(r, prog, known)
+    except (MemoryError, RecursionError, Exception) as exc:  # noqa: BLE001
+        checked = Checked(r.datei, r.sha256, readable=False)
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+        checked.findings.append(file_rules.INTERNAL.finding(detail=detail)
+                                .at_file(r.datei, r.sha256))
         return checked

@@ -98,7 +98,7 @@ def check_bytes(data: bytes, datei: str, sha256: str, prog: Programme,
     if sub.template_id != sub.spec.id:
         found.append(TEMPLATE_ID.finding(gefunden=sub.template_id, erwartet=sub.spec.id))
     found.extend(run_submission_rules(Context(sub, sub.spec, prog, known_ags)))
-    return _located(checked)
+    return _located(checked, prog.limits.max_findings_per_rule)
 
 
 def _has_any_table(raw, spec) -> bool:
@@ -106,14 +106,29 @@ def _has_any_table(raw, spec) -> bool:
     return any(t.name.lower() in names for t in spec.tables)
 
 
-def _located(checked: Checked) -> Checked:
+def _capped(findings: list[Finding], cap: int) -> list[Finding]:
+    """At most `cap` findings per rule; the rest become one summary note."""
+    per_rule: dict[str, int] = {}
+    kept = []
+    for f in sorted(findings, key=sort_key):
+        per_rule[f.regel] = per_rule.get(f.regel, 0) + 1
+        if per_rule[f.regel] <= cap:
+            kept.append(f)
+    for rule_id, n in sorted(per_rule.items()):
+        if n > cap:
+            kept.append(file_rules.TRUNCATED.finding(regel=rule_id, anzahl=n - cap, grenze=cap))
+    return kept
+
+
+def _located(checked: Checked, cap: int | None = None) -> Checked:
     sub = checked.submission
     ags = (sub.ags or "") if sub else ""
     pj = sub.projektjahr if sub else None
     q = sub.quartal if sub else None
+    found = checked.findings if cap is None else _capped(checked.findings, cap)
     checked.findings = sorted(
         (replace(f, datei=checked.datei, sha256=checked.sha256, projekt_ags=ags,
-                 projektjahr=pj, quartal=q) for f in checked.findings),
+                 projektjahr=pj, quartal=q) for f in found),
         key=sort_key,
     )
     return checked

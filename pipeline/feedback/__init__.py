@@ -37,7 +37,7 @@ from pipeline.periods import (
     quarter_start,
 )
 from pipeline.select import DUPLICATE, REJECTED, USED, Entry
-from pipeline.spec import Programme
+from pipeline.spec import Programme, load_programme
 
 __all__ = ["FOLDER", "write_feedback"]
 
@@ -176,6 +176,11 @@ def _mark_up(e: Entry, findings: list[Finding], xlsx: Path, info: ReportInfo) ->
     """The marked-up copy; if openpyxl cannot copy a file our reader could read, the
     findings-only workbook instead (False). Reading and writing our own files stay outside
     the `except`, so a full disk still stops the run."""
+    sub = e.checked.submission
+    rows = sum(len(r) for r in sub.tables.values()) if sub is not None else 0
+    if rows > load_programme().limits.max_markup_rows:
+        findings_only(info, findings, xlsx)
+        return False
     original = e.received.path.read_bytes()
     try:
         data = marked_up_bytes(original, findings, info)

@@ -45,7 +45,8 @@ def render(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
 
 
 def write_findings(path: Path, findings: Iterable[Finding]) -> None:
-    rows = ([f.as_row()[c] for c in CSV_COLUMNS] for f in findings)
+    rows = ([f.schwere.value if c == "schwere" else getattr(f, c) for c in CSV_COLUMNS]
+            for f in findings)
     write_bytes(path, render(CSV_COLUMNS, rows))
 
 

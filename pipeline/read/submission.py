@@ -140,8 +140,17 @@ def _read_table(raw: RawWorkbook, ts: TableSpec, sub: Submission, max_rows: int)
     first_body = top + table.header_rows
     last_body = bottom - table.totals_rows
     cells = raw.cells[table.sheet]
+    columns = {positions[c.name] for c in ts.columns}
+    # Only rows holding a cell in the table's columns can be filled: walk those (never the
+    # whole range, which may reach row 1,048,576) and count them before coercing anything.
+    numbers = sorted({r for r, c in cells if c in columns and first_body <= r <= last_body})
+    if len(numbers) > max_rows:
+        sub.problems.append(Problem("too_many_rows", ts.name, str(len(numbers)),
+                                    sheet=table.sheet))
+        sub.tables[ts.name] = []
+        return
     rows: list[Row] = []
-    for number in range(first_body, last_body + 1):
+    for number in numbers:
         row = _row(raw, ts, table, positions, number)
         if row is not None:
             rows.append(row)

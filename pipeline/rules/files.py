@@ -104,3 +104,13 @@ CRASH = declare("DATEI_ABSTURZ", E, "Datei bringt das Lesen zum Absturz",
                 "beschädigter Inhalt). Die Datei wurde nicht ausgewertet; bitte speichern Sie "
                 "den Bericht neu und senden Sie ihn noch einmal.",
                 "Sicherheitsgrenzen (docs/security.md)", "datei")
+
+TRUNCATED = declare("BEFUNDE_GEKUERZT", H, "Weitere Befunde zusammengefasst",
+                    "Die Regel {regel} trifft in dieser Datei noch {anzahl}-mal zu; die ersten "
+                    "{grenze} Fälle sind einzeln aufgeführt. Bitte prüfen Sie die ganze Spalte "
+                    "bzw. Tabelle.", "Sicherheitsgrenzen (docs/security.md)", "datei")
+INTERNAL = declare("DATEI_INTERNER_FEHLER", E, "Interner Fehler beim Prüfen",
+                   "Beim Prüfen dieser Datei ist ein interner Fehler aufgetreten ({detail}). "
+                   "Die Datei wurde nicht ausgewertet; bitte melden Sie dies dem "
+                   "KISI-Team (Datei und Prüfsumme angeben).",
+                   "Sicherheitsgrenzen (docs/security.md)", "datei")

@@ -42,6 +42,8 @@ class Limits:
     max_table_rows: int
     max_text_length: int
     max_archive_depth: int
+    max_findings_per_rule: int
+    max_markup_rows: int
     max_container_bytes: int
 
 
