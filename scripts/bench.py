@@ -22,6 +22,7 @@ belong here, not in tests (tests/test_bench_smoke.py only keeps this script from
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -87,12 +88,13 @@ def timing_of(runs: list[KisiRun]) -> Timing:
 
 
 def phases(ib: data.Inbox, times: int, runs_dir: Path = RUNS_DIR,
-           warm: bool = True) -> tuple[dict[str, float], dict[str, float]]:
+           warm: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """Median seconds per phase of an in-process run_report (process pool as in the CLI),
-    cold and then warm (after the extra file arrived)."""
+    cold and then warm (after the extra file arrived), with the files used and errors of
+    the last run under "#files", "#used", "#errors"."""
     work = runs_dir / f"{ib.name}-inprocess"
-    colds: list[dict[str, float]] = []
-    warms: list[dict[str, float]] = []
+    colds: list[measure.PhaseRun] = []
+    warms: list[measure.PhaseRun] = []
     try:
         for _ in range(times):
             inbox, out = work / "eingang", work / "ausgabe"
@@ -105,11 +107,16 @@ def phases(ib: data.Inbox, times: int, runs_dir: Path = RUNS_DIR,
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    def median(collected: list[dict[str, float]]) -> dict[str, float]:
-        keys = dict.fromkeys(k for c in collected for k in c)
-        return {k: statistics.median(c.get(k, 0.0) for c in collected) for k in keys}
+    def median(collected: list[measure.PhaseRun]) -> dict[str, Any]:
+        if not collected:
+            return {}
+        keys = dict.fromkeys(k for c in collected for k in c.seconds)
+        last = collected[-1]
+        return {**{k: statistics.median(c.seconds.get(k, 0.0) for c in collected)
+                   for k in keys},
+                "#files": last.files, "#used": last.used, "#errors": last.errors}
 
-    return median(colds), median(warms) if warms else {}
+    return median(colds), median(warms)
 
 
 def run_profile(ib: data.Inbox, runs_dir: Path = RUNS_DIR) -> dict[str, Any]:
@@ -123,13 +130,20 @@ def run_profile(ib: data.Inbox, runs_dir: Path = RUNS_DIR) -> dict[str, Any]:
 
 
 def git_state() -> str:
-    """The commit measured (read-only git), '+dirty' when the working tree has changes."""
+    """The commit measured (read-only git; '+dirty' when the working tree has changes) and a
+    digest of the pipeline's source, which also tells uncommitted changes apart."""
     root = Path(__file__).resolve().parent.parent
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty=+dirty"], cwd=root,
-                              capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(["git", "describe", "--always", "--dirty=+dirty"], cwd=root,
+                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        commit = "unknown"
+    digest = hashlib.sha256()
+    for path in sorted((root / "pipeline").rglob("*")):
+        if path.suffix in {".py", ".toml"} and path.is_file():
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return f"{commit} (pipeline source {digest.hexdigest()[:12]})"
 
 
 def log(text: str) -> None:
@@ -263,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         results["profile"] = run_profile(base)
 
     results["loadavg_end"] = os.getloadavg()
+    results["commit_end"] = git_state()
+    results["warnings"] = sanity(results)
     results["targets"] = [t.as_dict() for t in targets(results)]
     text = report(results)
     print()
@@ -276,6 +292,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # --------------------------------------------------------------------------- verdicts
+def sanity(results: dict[str, Any]) -> list[str]:
+    """Reasons not to trust this run: invalid bench data, a run that rejected files, code
+    that changed underneath."""
+    found = []
+    for name, k in results["kisi"].items():
+        if any(e != 0 for e in k.get("errors", [])):
+            found.append(f"kisi report {name}: errors {k['errors']} on data meant to be valid "
+                         f"(last output: {k.get('stdout_last', '')!r})")
+    for key, expected_used in (("phases", 0), ("phases_warm", 1), ("phases_4x", 0)):
+        ph = results.get(key) or {}
+        if "#files" in ph and (ph["#errors"] or ph["#used"] != ph["#files"] - expected_used):
+            found.append(f"in-process {key}: {ph['#used']} of {ph['#files']} files used, "
+                         f"{ph['#errors']} errors: the phase times measure something else")
+    if results.get("commit_end", results.get("commit")) != results.get("commit"):
+        found.append(f"the code changed during the run ({results['commit']} → "
+                     f"{results['commit_end']}): rerun for comparable numbers")
+    return found
+
+
 def _ratio(d: dict[str, Any], top: str, bottom: str, key: str = "median_s") -> float | None:
     """d[top][key] / d[bottom][key]; None when either is missing."""
     if top not in d or bottom not in d or not d[top].get(key) or not d[bottom].get(key):
@@ -381,8 +416,8 @@ def _phases_table(results: dict[str, Any], markdown: bool, which: str = "cold") 
     label = {"cold": "cold", "warm": "warm", "4x": "cold 4×"}[which]
     ph, cold = results[key], results["kisi"][run]["median_s"]
     total = ph["total"]
-    top = [(n, v) for n, v in ph.items()
-           if n != "total" and not n.startswith(measure.OUTPUT_PREFIX)]
+    top = [(n, v) for n, v in ph.items() if n != "total" and not n.startswith("#")
+           and not n.startswith(measure.OUTPUT_PREFIX)]
     rows = []
     for name, v in sorted(top, key=lambda kv: -kv[1]):
         rows.append([name, f"{v:.2f}", f"{v / total * 100:.0f} %"])
@@ -393,9 +428,11 @@ def _phases_table(results: dict[str, Any], markdown: bool, which: str = "cold") 
                      for n, x in sorted(subs, key=lambda kv: -kv[1])]
     rows.append(["total in-process", f"{total:.2f}", "100 %"])
     out = sum(ph.get(n, 0.0) for n in measure.RENDER_PHASES)
+    counts = (f"{ph['#files']:,} files, {ph['#used']:,} used, {ph['#errors']:,} errors"
+              if "#files" in ph else "")
     return "\n".join([
-        f"Phases of a {label} run_report in-process (median s over the rounds; process pool "
-        "as in the CLI, no interpreter start-up)",
+        f"Phases of a {label} run_report in-process ({counts}; median s over the rounds; "
+        "process pool as in the CLI, no interpreter start-up)",
         table.render(["phase", "s", "share"], rows, markdown),
         f"Report rendering ({' + '.join(n for n in measure.RENDER_PHASES if n in ph)}) "
         f"{out:.2f} s = {out / total * 100:.0f} % of the "
@@ -431,6 +468,8 @@ def report(results: dict[str, Any], markdown: bool = False) -> str:
         hit = results["size_outputs"].get("excel_row_limit_hit")
         parts += ["", f"--size outputs: rows per sheet/CSV {results['size_outputs']}",
                   f"Excel row limit hit: {hit or 'no'}"]
+    if results.get("warnings"):
+        parts += ["", "WARNINGS", *(f"- {w}" for w in results["warnings"])]
     tg = [Target.from_dict(t) for t in results["targets"]]
     parts += ["", "Targets (verdict on wall-clock; the CPU-time ratio for comparison)",
               table.render(["target", "measured", "CPU ratio", "limit", "verdict"],

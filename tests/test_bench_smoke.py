@@ -50,9 +50,11 @@ def test_generator_measurement_and_tables(bench: ModuleType, tmp_path: Path) -> 
     timing = bench.measure.repeat(lambda: bench.measure.floor_parse(inbox.files), 2)
     assert len(timing.runs) == 2
 
-    phases = bench.measure.run_phases(inbox.inbox, tmp_path / "out", inbox.registry,
-                                      date(2028, 12, 31))
-    assert {"check_all", "write_outputs", "other", "total"} <= set(phases)
+    run = bench.measure.run_phases(inbox.inbox, tmp_path / "out", inbox.registry,
+                                   date(2028, 12, 31))
+    assert {"check_all", "write_outputs", "other", "total"} <= set(run.seconds)
+    assert (run.files, run.used, run.errors) == (3, 3, 0)
+    phases = {**run.seconds, "#files": run.files, "#used": run.used, "#errors": run.errors}
 
     # The tables and verdicts render from a results dict (synthetic numbers).
     def t(s: float, files: int = 3) -> dict[str, object]:
@@ -73,4 +75,5 @@ def test_generator_measurement_and_tables(bench: ModuleType, tmp_path: Path) -> 
     verdicts = {x["target"]: x["verdict"] for x in results["targets"]}
     assert verdicts["cold ≤ 5× the floor"] == "PASS"
     assert verdicts["warm ≤ 10 % of cold"] == "FAIL"
+    assert bench.sanity(results) == []
     assert "Targets" in bench.report(results) and "| --- |" in bench.report(results, True)

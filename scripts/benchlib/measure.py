@@ -271,8 +271,18 @@ def _output_writers() -> list[tuple[Any, str, str]]:
     return found
 
 
-def run_phases(inbox: Path, out: Path, registry: Path | None,
-               stichtag: date) -> dict[str, float]:
+@dataclass
+class PhaseRun:
+    """Seconds per phase of one in-process run_report, and what it decided (to notice a
+    run that measured something else, e.g. every file rejected)."""
+
+    seconds: dict[str, float]
+    files: int
+    used: int
+    errors: int
+
+
+def run_phases(inbox: Path, out: Path, registry: Path | None, stichtag: date) -> PhaseRun:
     """run_report in this process with each phase timed (by wrapping the functions it calls
     through module namespaces); 'other' is what is left of the total. Keys starting with
     OUTPUT_PREFIX break write_outputs down by what it calls."""
@@ -286,7 +296,7 @@ def run_phases(inbox: Path, out: Path, registry: Path | None,
         setattr(ns, attr, _timed(spent, lbl, getattr(ns, attr)))
     try:
         start = time.perf_counter()
-        report.run_report(inbox, out, registry, stichtag)
+        done = report.run_report(inbox, out, registry, stichtag)
         total = time.perf_counter() - start
     finally:
         for ns, attr, fn in originals:
@@ -295,7 +305,7 @@ def run_phases(inbox: Path, out: Path, registry: Path | None,
     result["other"] = total - sum(v for k, v in result.items()
                                   if not k.startswith(OUTPUT_PREFIX))
     result["total"] = total
-    return result
+    return PhaseRun(result, len(done.entries), len(done.used), done.errors)
 
 
 # --------------------------------------------------------------------------- outputs
