@@ -133,9 +133,16 @@ def git_state() -> str:
     """The commit measured (read-only git; '+dirty' when the working tree has changes) and a
     digest of the pipeline's source, which also tells uncommitted changes apart."""
     root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # read only: never touch the index
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True,
+                              text=True, check=True).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty=+dirty"], cwd=root,
-                                capture_output=True, text=True, check=True).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        if git("status", "--porcelain", "--untracked-files=no"):
+            commit += "+dirty"
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     digest = hashlib.sha256()
