@@ -66,7 +66,7 @@ def check_bytes(data: bytes, datei: str, sha256: str, prog: Programme,
                 known_ags: frozenset[str] | None = None) -> Checked:
     checked = Checked(datei, sha256)
     try:
-        raw = read_xlsx(data, prog.limits)
+        raw = read_xlsx(data, prog.limits, referenced_only=True)
     except XlsxError as err:
         checked.readable = False
         checked.findings.append(_unreadable(err, datei, data, prog))

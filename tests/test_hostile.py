@@ -414,7 +414,7 @@ CASES = [
          limits={"max_table_rows": 50}),
     Case("too-many-strings", "texte.xlsx", valid, "abgelehnt", "DATEI_ZU_VIELE_ZELLEN",
          "Texte", limits={"max_cells": 100}),
-    Case("same-part-parsed-again", "xml_menge.xlsx", lambda: H.repeated_part(valid(), "rId2", 50),
+    Case("same-part-parsed-again", "xml_menge.xlsx", lambda: H.repeated_part(valid(), "rId4", 50),
          "abgelehnt", "DATEI_ENTPACKT_ZU_GROSS", "zusammen mehr als 200000 Byte XML",
          limits={"max_total_bytes": 200_000}),
 ]

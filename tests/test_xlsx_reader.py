@@ -547,3 +547,28 @@ def test_garbage_in_sheet_xml_only_raises_xlsx_error(noise: bytes, at: int) -> N
         read_xlsx(data, LIMITS)
     except XlsxError as exc:
         assert exc.code in {"bad_xml", "dtd"}
+
+
+def test_referenced_only_skips_sheets_without_names_or_tables(make_workbook) -> None:
+    """The check reads only sheets a defined name points into or that hold a table: the
+    instructions sheet stays unread, every other sheet reads exactly as in a full read."""
+    data = make_workbook().read_bytes()
+    full = read_xlsx(data, LIMITS)
+    part = read_xlsx(data, LIMITS, referenced_only=True)
+    assert part.unread == ["Anleitung"] and not full.unread
+    assert full.cells["Anleitung"] and part.cells["Anleitung"] == {}
+    for sheet in full.sheets:
+        if sheet != "Anleitung":
+            assert part.cells[sheet] == full.cells[sheet], sheet
+    assert part.tables == full.tables and part.defined_names == full.defined_names
+
+
+def test_referenced_only_still_refuses_a_doctype_in_an_unread_sheet(make_workbook) -> None:
+    data = make_workbook().read_bytes()
+    doctype = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>'
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        sheet1 = zf.read(SHEET1)
+    changed = rewrite(data, {SHEET1: doctype + sheet1.split(b"?>", 1)[1]})
+    with pytest.raises(XlsxError) as caught:
+        read_xlsx(changed, LIMITS, referenced_only=True)
+    assert caught.value.code == "dtd"

@@ -9,10 +9,10 @@ code (never raised) and becomes a finding in the rules.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from operator import itemgetter
 
 from pipeline.money import cents
 from pipeline.xlsx.model import RawCell
@@ -39,17 +39,36 @@ _SPACES = "\u00a0\u202f\u2009 \t"
 _CURRENCY = re.compile(r"(€|eur|euro)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Value:
-    """A typed value with its place. `problem` is a code such as 'type' or 'no_cached'."""
+class Value(tuple):
+    """A typed value with its place. `problem` is a code such as 'type' or 'no_cached'.
 
-    sheet: str
-    cell: str
-    raw: str
-    value: object = None
-    problem: str | None = None
-    formula: str | None = None
-    note: str | None = None
+    An immutable tuple with named fields (sheet, cell, raw, value, problem, formula, note):
+    a workbook yields ~1,000 of them, and a tuple is built, pickled and unpickled in C (the
+    frozen dataclass it replaces made pickling the largest cost of moving a result between
+    processes)."""
+
+    __slots__ = ()
+    FIELDS = ("sheet", "cell", "raw", "value", "problem", "formula", "note")
+
+    def __new__(cls, sheet: str, cell: str, raw: str, value: object = None,
+                problem: str | None = None, formula: str | None = None,
+                note: str | None = None) -> Value:
+        return tuple.__new__(cls, (sheet, cell, raw, value, problem, formula, note))
+
+    sheet: str = property(itemgetter(0))  # type: ignore[assignment]
+    cell: str = property(itemgetter(1))  # type: ignore[assignment]
+    raw: str = property(itemgetter(2))  # type: ignore[assignment]
+    value: object = property(itemgetter(3))
+    problem: str | None = property(itemgetter(4))  # type: ignore[assignment]
+    formula: str | None = property(itemgetter(5))  # type: ignore[assignment]
+    note: str | None = property(itemgetter(6))  # type: ignore[assignment]
+
+    def __reduce__(self):  # type: ignore[override]
+        return _value_of, (tuple(self),)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in zip(self.FIELDS, self, strict=True))
+        return f"Value({inner})"
 
     @property
     def is_blank(self) -> bool:
@@ -58,6 +77,11 @@ class Value:
     @property
     def ok(self) -> bool:
         return self.problem is None and self.value is not None
+
+
+def _value_of(fields: tuple) -> Value:
+    """A Value from its plain tuple (pickling, the result cache)."""
+    return tuple.__new__(Value, fields)
 
 
 def serial_to_date(serial: Decimal, date1904: bool) -> date | None:

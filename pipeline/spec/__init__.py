@@ -7,6 +7,7 @@ no other module repeats a field name's meaning or a programme number.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -194,6 +195,17 @@ class TemplateSpec:
     roles: dict[str, str] = field(default_factory=dict, compare=False)
     digest: str = field(default="", compare=False)
 
+    def __reduce_ex__(self, protocol):  # type: ignore[override]
+        """Pickled by reference (version and digest): every checked file carries its spec,
+        and 14 KB of spec per result would dominate the result cache and the worker pipes."""
+        try:
+            same = bool(self.digest) and load_template(self.version).digest == self.digest
+        except (OSError, KeyError, ValueError):  # not a spec of the spec folder
+            same = False
+        if same:
+            return _spec_by_reference, (self.version, self.digest)
+        return object.__reduce_ex__(self, protocol)
+
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
 
@@ -303,6 +315,13 @@ def _table(raw: dict) -> TableSpec:
         unique=tuple(raw.get("unique", ())),
         row_comparisons=tuple(Comparison(**c) for c in raw.get("row_comparisons", ())),
     )
+
+
+def _spec_by_reference(version: str, digest: str) -> TemplateSpec:
+    spec = load_template(version)
+    if spec.digest != digest:  # the spec file changed since: this pickle is stale
+        raise pickle.UnpicklingError(f"vorlage_v{version}.toml changed")
+    return spec
 
 
 def template_versions() -> list[str]:

@@ -70,3 +70,4 @@ class RawWorkbook:
     merged: dict[str, list[str]] = field(default_factory=dict)
     has_macros: bool = False
     external_links: int = 0
+    unread: list[str] = field(default_factory=list)  # sheets skipped (read_xlsx referenced_only)

@@ -13,6 +13,9 @@ from pipeline.xlsx.model import XlsxError
 from pipeline.xlsx.safezip import member_chunks
 
 Parser = expat.XMLParserType
+# The first element of an OOXML part follows its XML declaration within a few hundred
+# bytes; a longer prolog is read on in full-size chunks.
+PROLOG_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,8 @@ class Package:
             parser = new_parser()
             parser.StartElementHandler = _stop
             try:
-                for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes):
+                for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes,
+                                           first=PROLOG_CHUNK):
                     parser.Parse(chunk, False)
                 parser.Parse(b"", True)
             except (_PrologRead, expat.ExpatError, ValueError, LookupError):

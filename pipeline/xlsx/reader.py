@@ -20,17 +20,19 @@ _DEFAULT_WORKBOOK = "xl/workbook.xml"
 T = TypeVar("T")
 
 
-def read_xlsx(source: Path | bytes, limits: Limits) -> RawWorkbook:
+def read_xlsx(source: Path | bytes, limits: Limits, referenced_only: bool = False) -> RawWorkbook:
     """Read the sheets, cells, defined names and tables of an .xlsx/.xlsm file.
 
     `source` is a path or the file's bytes. Raises XlsxError (see its stable codes) for any
     file that is not a readable workbook or breaks `limits`; OSError only when a path cannot
-    be read at all.
+    be read at all. `referenced_only`: read the cells only of sheets that a defined name
+    points into or that hold a table (the others, e.g. the instructions, stay empty and are
+    listed in `RawWorkbook.unread`); every part is still checked for a DOCTYPE.
     """
     data = load_bytes(source, limits)
     try:
         with open_zip(data, limits) as zf, _collector_paused():
-            return _read_package(Package(zf, limits))
+            return _read_package(Package(zf, limits), referenced_only)
     except MemoryError:  # within the limits but not within this machine: refuse, go on
         raise XlsxError("too_many_cells", "mehr als der Arbeitsspeicher fasst") from None
 
@@ -49,7 +51,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_package(pkg: Package) -> RawWorkbook:
+def _read_package(pkg: Package, referenced_only: bool = False) -> RawWorkbook:
     if not pkg.has("[Content_Types].xml"):
         raise XlsxError("not_workbook", "no [Content_Types].xml")
     pkg.refuse_doctypes()
@@ -68,8 +70,10 @@ def _read_package(pkg: Package) -> RawWorkbook:
         date_styles=_optional(pkg, rels, "styles", read_date_styles, frozenset()),
         cells_left=pkg.limits.max_cells,
     )
+    named = {dn.sheet for dn in part.defined_names.values() if dn.sheet is not None}
     for name, rel_id in part.sheets:
-        _read_sheet(pkg, book, name, rels.get(rel_id), ctx)
+        _read_sheet(pkg, book, name, rels.get(rel_id), ctx,
+                    skip_unless_table=referenced_only and name not in named)
     return book
 
 
@@ -97,7 +101,8 @@ def _optional(
 
 
 def _read_sheet(
-    pkg: Package, book: RawWorkbook, name: str, rel: Relationship | None, ctx: SheetContext
+    pkg: Package, book: RawWorkbook, name: str, rel: Relationship | None, ctx: SheetContext,
+    skip_unless_table: bool = False,
 ) -> None:
     book.cells[name] = {}
     book.merged[name] = []
@@ -105,10 +110,13 @@ def _read_sheet(
         raise XlsxError("corrupt", f"sheet {name!r} has no part")
     if rel.kind != "worksheet":  # chart and dialog sheets hold no cells
         return
+    tables = [r.target for r in pkg.rels(rel.target) if r.kind == "table"]
+    if skip_unless_table and not tables:
+        book.unread.append(name)
+        return
     data = read_sheet(pkg, rel.target, ctx)
     book.cells[name] = data.cells
     book.merged[name] = data.merged
-    for table_rel in pkg.rels(rel.target):
-        if table_rel.kind == "table":
-            table = read_table(pkg, table_rel.target, name)
-            book.tables[table.name] = table
+    for target in tables:
+        table = read_table(pkg, target, name)
+        book.tables[table.name] = table

@@ -147,12 +147,16 @@ def check_unique(names: list[str]) -> None:
         seen.add(key)
 
 
-def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> Iterator[bytes]:
-    """Inflate one member in chunks, counting real bytes: declared sizes can lie."""
+def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int,
+                  first: int = CHUNK) -> Iterator[bytes]:
+    """Inflate one member in chunks, counting real bytes: declared sizes can lie.
+    `first`: size of the first chunk (a caller that only needs the head inflates less)."""
     seen = 0
+    size = first
     try:
         with zf.open(info) as stream:
-            while chunk := stream.read(CHUNK):
+            while chunk := stream.read(size):
+                size = CHUNK
                 seen += len(chunk)
                 if seen > max_bytes:
                     raise XlsxError("zip_bomb", f"{info.filename}: mehr als {max_bytes} Byte")
