@@ -41,7 +41,15 @@ class CheckCache:
         return relocate(checked, datei)
 
     def put(self, checked: Checked) -> None:
-        write_bytes(self._path(checked.sha256), pickle.dumps(checked, pickle.HIGHEST_PROTOCOL))
+        self.put_bytes(checked.sha256, dump(checked))
+
+    def put_bytes(self, sha256: str, data: bytes) -> None:
+        """Store an already pickled result (workers pickle once: for the pipe and here)."""
+        write_bytes(self._path(sha256), data)
+
+
+def dump(checked: Checked) -> bytes:
+    return pickle.dumps(checked, pickle.HIGHEST_PROTOCOL)
 
 
 def relocate(checked: Checked, datei: str) -> Checked:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from pipeline.money import ZERO, cents
 from pipeline.read.submission import Submission
@@ -14,9 +15,9 @@ from pipeline.rules.cells import canonical_choice
 from pipeline.spec import Programme
 
 
-@dataclass(frozen=True)
-class Source:
-    """One source cell behind a figure (for the audit trail)."""
+class Source(NamedTuple):
+    """One source cell behind a figure (for the audit trail). A tuple: ~140 per workbook
+    travel from the workers and through the result cache."""
 
     kennzahl: str
     blatt: str
@@ -31,6 +32,15 @@ class Facts:
     volunteer: Decimal = ZERO
     counts: dict[str, int] = field(default_factory=dict)
     sources: list[Source] = field(default_factory=list)
+
+    def __reduce_ex__(self, protocol):  # type: ignore[override]
+        return _facts, (self.staff, self.fee, self.volunteer, self.counts,
+                        [tuple(s) for s in self.sources])
+
+
+def _facts(staff, fee, volunteer, counts, sources) -> Facts:
+    new = tuple.__new__
+    return Facts(staff, fee, volunteer, counts, [new(Source, s) for s in sources])
 
 
 def extract(sub: Submission, prog: Programme) -> Facts:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, counts, sort_key
 from pipeline.read.submission import Submission, read_submission
 from pipeline.rules import files as file_rules
@@ -28,6 +29,9 @@ class Checked:
     submission: Submission | None = None
     findings: list[Finding] = field(default_factory=list)
     readable: bool = True
+    # The reported amounts and counts (computed where the file is checked, so the result
+    # cache holds them too); None when the file could not be mapped onto a template.
+    facts: Facts | None = None
 
     @property
     def errors(self) -> int:
@@ -98,7 +102,18 @@ def check_bytes(data: bytes, datei: str, sha256: str, prog: Programme,
     if sub.template_id != sub.spec.id:
         found.append(TEMPLATE_ID.finding(gefunden=sub.template_id, erwartet=sub.spec.id))
     found.extend(run_submission_rules(Context(sub, sub.spec, prog, known_ags)))
+    checked.facts = _facts(sub, prog)
     return _located(checked, prog.limits.max_findings_per_rule)
+
+
+def _facts(sub: Submission, prog: Programme) -> Facts | None:
+    """Facts are needed only if the file is used (no errors); a file with errors may hold
+    anything, so a failure here must not turn into a finding: the report recomputes the
+    facts of a used file when this gave None."""
+    try:
+        return extract(sub, prog)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _has_any_table(raw, spec) -> bool:

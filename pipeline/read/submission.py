@@ -8,11 +8,13 @@ a structure problem for the rules to report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pipeline.read.coerce import Value, coerce
 from pipeline.read.refs import a1, parse_cell, parse_range
 from pipeline.spec import TableSpec, TemplateSpec, load_template, template_versions
 from pipeline.xlsx.model import RawWorkbook, TableDef
+from pipeline.xlsx.refs import column_letters
 
 ID_FIELD = "VORLAGE_ID"
 VERSION_FIELD = "VORLAGE_VERSION"
@@ -202,15 +204,24 @@ def _find_table_ci(raw: RawWorkbook, name: str) -> TableDef | None:
 
 def _row(raw: RawWorkbook, ts: TableSpec, table: TableDef, positions: dict[str, int],
          number: int, outside: bool = False) -> Row | None:
-    cells = raw.cells[table.sheet]
+    cells, sheet, date1904 = raw.cells[table.sheet], table.sheet, raw.date1904
+    digits = str(number)
     values = {
-        c.name: coerce(cells.get((number, positions[c.name])), table.sheet,
-                       a1(number, positions[c.name]), c.type, raw.date1904)
-        for c in ts.columns
+        name: coerce(cells.get((number, col)), sheet, letters + digits, type_, date1904)
+        for name, col, letters, type_ in _columns(ts, tuple(positions.items()))
     }
     if all(v.is_blank for v in values.values()):
         return None
     return Row(number, values, outside)
+
+
+@lru_cache(maxsize=256)
+def _columns(ts: TableSpec, placed: tuple[tuple[str, int], ...]
+             ) -> tuple[tuple[str, int, str, str], ...]:
+    """(name, column number, column letters, type) of the spec's columns, in spec order."""
+    positions = dict(placed)
+    return tuple((c.name, positions[c.name], column_letters(positions[c.name]), c.type)
+                 for c in ts.columns)
 
 
 def _rows_below(raw, ts, table, positions, last_body, cells) -> list[Row]:

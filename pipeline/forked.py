@@ -1,0 +1,78 @@
+"""Run one piece of report rendering in a forked child while the parent renders the rest.
+
+Rendering runs after checking, when the pool's cores are idle, and its parts are
+independent files (feedback per submission vs. the consolidated reports). A forked child
+sees the finished result without pickling it; only its return value (a list of paths)
+comes back through a pipe. An exception in the child is raised again in the parent (the
+same exception if it can be pickled), so a full disk still stops the run.
+
+Falls back to running in-process where `fork` is missing or only one core is configured
+(`KISI_WORKERS=1`, used for profiling).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import traceback
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class ChildFailed(RuntimeError):
+    """The child died or raised something that could not be sent back."""
+
+
+class Background(Generic[T]):
+    """`fn()` started in a child process; `result()` waits for it."""
+
+    def __init__(self, fn: Callable[[], T], enabled: bool = True) -> None:
+        self._value: T | None = None
+        self._pid = 0
+        self._fd = -1
+        if not enabled or not hasattr(os, "fork"):
+            self._value = fn()
+            return
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run, report, leave without running the parent's cleanup
+            os.close(read_fd)
+            _child(fn, write_fd)
+        os.close(write_fd)
+        self._pid, self._fd = pid, read_fd
+
+    def result(self) -> T:
+        if not self._pid:
+            return self._value  # type: ignore[return-value]
+        with os.fdopen(self._fd, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = 0
+        if not payload:
+            raise ChildFailed(f"Hintergrundprozess abgebrochen (Status {status})")
+        kind, value = pickle.loads(payload)
+        if kind == "raised":
+            raise value
+        if kind == "failed":
+            raise ChildFailed(value)
+        return value
+
+
+def _child(fn: Callable[[], object], write_fd: int) -> None:
+    code = 0
+    try:
+        try:
+            payload = pickle.dumps(("ok", fn()))
+        except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+            code = 1
+            try:
+                payload = pickle.dumps(("raised", exc))
+                pickle.loads(payload)  # an exception that pickles but does not unpickle
+            except Exception:  # noqa: BLE001
+                payload = pickle.dumps(("failed", traceback.format_exc()))
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(payload)
+    finally:
+        os._exit(code)
