@@ -24,13 +24,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import openpyxl
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-
 from pipeline.findings import Finding, Severity
 from pipeline.money import fmt_eur
 from pipeline.spec import Programme
+from pipeline.xlsx.refs import column_letters
 
 COLUMNS = ("ags", "name", "landkreis", "einwohner", "verbund_ags", "bewilligung_eur", "email")
 AGS_DIGITS = 8  # length of an Amtlicher Gemeindeschlüssel (federal standard)
@@ -93,7 +90,7 @@ class _Row:
         self.findings.append(Finding(
             regel=regel, schwere=RULES[regel][0], meldung=f"Zeile {self.number}: {meldung}",
             datei=self.sheet.datei, blatt=self.sheet.blatt, projekt_ags=self.ags,
-            zelle=f"{get_column_letter(self.columns[column] + 1)}{self.number}", wert=wert,
+            zelle=f"{column_letters(self.columns[column] + 1)}{self.number}", wert=wert,
         ))
 
 
@@ -149,6 +146,9 @@ def _load_csv(path: Path) -> _Sheet:
 
 
 def _load_xlsx(path: Path) -> _Sheet:
+    import openpyxl  # only for a registry kept as .xlsx: start-up stays fast without it
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:

@@ -13,8 +13,6 @@ import io
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import openpyxl
-
 from pipeline.findings import Finding, Severity
 from pipeline.rules.waiver_rules import INCOMPLETE, ON_ERROR, UNUSED
 
@@ -54,6 +52,8 @@ def find_file(inbox: Path) -> Path | None:
 
 def _rows(path: Path) -> list[dict[str, str]]:
     if path.suffix.lower() == ".xlsx":
+        import openpyxl  # only for a waiver file kept as .xlsx (start-up stays fast)
+
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         values = [["" if v is None else str(v).strip() for v in row]
                   for row in wb.worksheets[0].iter_rows(values_only=True)]
