@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.xlsx.model import RawCell, XlsxError
-from pipeline.xlsx.package import LocalNames, Package, new_parser
+from pipeline.xlsx.package import Package, PlainNames, new_parser
 from pipeline.xlsx.refs import (
     DIGITS,
     MAX_COL,
@@ -59,7 +59,7 @@ def _bad(part: str, what: str) -> XlsxError:
 def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
     out = SheetData()
     cells, shared, date_styles = out.cells, ctx.shared, ctx.date_styles
-    tags = LocalNames()
+    tags = PlainNames()
     columns: dict[str, tuple[int, bool]] = {}  # letters as written -> (number, canonical)
     text: list[str] = []
     pieces: list[str] = []  # <t> runs of the current inline string
@@ -187,7 +187,7 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
             pass
         raise _bad(part, f"shared string {index!r} does not exist")
 
-    parser = new_parser()
+    parser = new_parser(namespaces=False)
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text.append
