@@ -373,7 +373,7 @@ def test_fast_cell_equals_dataclass_cell() -> None:
     args = ("C7", 7, 3, "n", "1.5", "A1*2", True, True)
     fast, slow = make_cell(*args), RawCell(*args)
     assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         fast.text = "x"  # type: ignore[misc]
 
 

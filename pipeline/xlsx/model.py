@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 
 class XlsxError(Exception):
@@ -18,8 +19,7 @@ class XlsxError(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True)
-class RawCell:
+class RawCell(tuple):
     """One cell as stored in the sheet XML.
 
     kind: 'n' number, 's' text, 'b' boolean, 'e' error, 'd' ISO date text, '' no value.
@@ -27,16 +27,38 @@ class RawCell:
     formula: formula text without '=' when the cell holds a formula ('' for a shared-formula
     dependent), else None. has_value: a cached/stored <v> or inline string was present.
     date_style: the cell's number format is a date or time format.
+
+    An immutable tuple with named fields: the reader builds one per cell, and a tuple is
+    built in C (a frozen dataclass cost about a microsecond per cell).
     """
 
-    ref: str
-    row: int
-    col: int
-    kind: str
-    text: str
-    formula: str | None = None
-    has_value: bool = True
-    date_style: bool = False
+    __slots__ = ()
+    FIELDS = ("ref", "row", "col", "kind", "text", "formula", "has_value", "date_style")
+
+    def __new__(cls, ref: str, row: int, col: int, kind: str, text: str,
+                formula: str | None = None, has_value: bool = True,
+                date_style: bool = False) -> RawCell:
+        return tuple.__new__(cls, (ref, row, col, kind, text, formula, has_value, date_style))
+
+    ref: str = property(itemgetter(0))  # type: ignore[assignment]
+    row: int = property(itemgetter(1))  # type: ignore[assignment]
+    col: int = property(itemgetter(2))  # type: ignore[assignment]
+    kind: str = property(itemgetter(3))  # type: ignore[assignment]
+    text: str = property(itemgetter(4))  # type: ignore[assignment]
+    formula: str | None = property(itemgetter(5))  # type: ignore[assignment]
+    has_value: bool = property(itemgetter(6))  # type: ignore[assignment]
+    date_style: bool = property(itemgetter(7))  # type: ignore[assignment]
+
+    def __reduce__(self):  # type: ignore[override]
+        return _cell_of, (tuple(self),)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in zip(self.FIELDS, self, strict=True))
+        return f"RawCell({inner})"
+
+
+def _cell_of(fields: tuple) -> RawCell:
+    return tuple.__new__(RawCell, fields)
 
 
 @dataclass(frozen=True)
