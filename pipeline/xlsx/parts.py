@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.xlsx.model import DefinedName, TableDef, XlsxError
-from pipeline.xlsx.package import LocalNames, Package, new_parser
+from pipeline.xlsx.package import LocalNames, Package, PlainNames, new_parser
 from pipeline.xlsx.refs import (
     BUILTIN_DATE_FORMATS,
     MAX_ROW,
@@ -104,7 +104,7 @@ def read_shared_strings(pkg: Package, part: str) -> list[str]:
     strings: list[str] = []
     text: list[str] = []
     runs: list[str] = []
-    tags = LocalNames()
+    tags = PlainNames()  # element names as written (no namespace processing)
     clear, join = text.clear, "".join
     phonetic = 0
     max_text, max_strings = pkg.limits.max_text_length, pkg.limits.max_cells
@@ -135,7 +135,7 @@ def read_shared_strings(pkg: Package, part: str) -> list[str]:
         elif tag == "rPh":
             phonetic -= 1
 
-    parser = new_parser()
+    parser = new_parser(namespaces=False)
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text.append
