@@ -33,7 +33,7 @@ from pipeline.rules import run_application_rules
 from pipeline.rules.context import AppContext, SubmissionRef
 from pipeline.select import USED, Entry, decide
 from pipeline.spec import Programme, load_programme, load_template
-from pipeline.validate import Checked, check_bytes
+from pipeline.validate import Checked, check_bytes, for_report
 
 STORE_DIR = "eingangsarchiv"
 
@@ -80,7 +80,7 @@ def check_received(r: Received, prog: Programme, known: frozenset[str] | None) -
             groesse=f"{r.size / 1e6:.1f} MB",
             grenze=f"{prog.limits.max_file_bytes / 1e6:.0f} MB").at_file(r.datei, r.sha256))
         return checked
-    return check_bytes(r.path.read_bytes(), r.datei, r.sha256, prog, known)
+    return for_report(check_bytes(r.path.read_bytes(), r.datei, r.sha256, prog, known))
 
 
 def _app_findings(entries: list[Entry], prog: Programme) -> list[Finding]:

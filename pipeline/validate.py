@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, counts, sort_key
-from pipeline.read.submission import Submission, read_submission
+from pipeline.read.submission import Row, Submission, read_submission
 from pipeline.rules import files as file_rules
 from pipeline.rules import run_submission_rules
 from pipeline.rules.context import Context
@@ -104,6 +104,28 @@ def check_bytes(data: bytes, datei: str, sha256: str, prog: Programme,
     found.extend(run_submission_rules(Context(sub, sub.spec, prog, known_ags)))
     checked.facts = _facts(sub, prog)
     return _located(checked, prog.limits.max_findings_per_rule)
+
+
+def for_report(checked: Checked) -> Checked:
+    """What the report keeps of a checked file once its rules have run and its facts are
+    computed: every field, the measures table (shown in the reports), of each receipt only
+    its number (the cross-quarter duplicate check), of other table rows only the row (their
+    count decides how feedback is written). Cuts a result to a fraction of its size: it
+    travels from the worker, sits in the result cache and in memory for every file."""
+    sub = checked.submission
+    if sub is None or sub.spec is None or checked.facts is None:
+        return checked
+    roles = sub.spec.roles
+    kept = {roles["measures_table"]: None, roles["receipts_table"]: roles["receipt_number"]}
+    tables = {}
+    for name, rows in sub.tables.items():
+        column = kept.get(name, "")
+        if column is None:
+            tables[name] = rows
+        else:
+            tables[name] = [Row(r.number, {column: r.values[column]} if column in r.values
+                                else {}, r.outside_table) for r in rows]
+    return replace(checked, submission=replace(sub, tables=tables))
 
 
 def _facts(sub: Submission, prog: Programme) -> Facts | None:

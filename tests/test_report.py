@@ -232,3 +232,40 @@ def test_file_names_and_order_do_not_change_the_figures(inbox, tmp_path):
     run_report(shuffled, tmp_path / "b", registry, date(2026, 5, 15))
     assert (tmp_path / "a" / "kennzahlen.csv").read_bytes() == (
         tmp_path / "b" / "kennzahlen.csv").read_bytes()
+
+
+def test_the_result_cache_follows_the_program_source(monkeypatch) -> None:
+    """A changed rule or reader must not be served stale results: the cache key covers the
+    program's own source, not only its version number."""
+    from pipeline import checkcache
+    from pipeline.spec import load_programme
+
+    prog = load_programme()
+    before = checkcache.cache_key(prog, None)
+    checkcache.code_digest.cache_clear()
+    real = Path.read_bytes
+
+    def edited(path: Path) -> bytes:
+        data = real(path)
+        return data + b"\n# edited" if path.name == "coerce.py" else data
+
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    try:
+        assert checkcache.cache_key(prog, None) != before
+    finally:
+        checkcache.code_digest.cache_clear()
+
+
+def test_report_keeps_only_what_later_phases_use(inbox, tmp_path):
+    """for_report: fields, measures and receipt numbers stay, the rest of the rows shrink
+    to their row numbers; the facts were computed from the full rows before."""
+    box, registry = inbox
+    result = run_report(box, tmp_path / "out", registry, date(2026, 5, 15))
+    used = next(iter(result.used.values())).checked
+    sub = used.submission
+    assert used.facts is not None and used.facts.sources
+    assert all(set(r.values) <= {"Belegnummer"} for r in sub.tables["tblBelege"])
+    assert all(r.values == {} for r in sub.tables["tblPersonal"])
+    assert sub.tables["tblMassnahmen"] and all(len(r.values) > 1
+                                               for r in sub.tables["tblMassnahmen"])
+    assert sub.fields
