@@ -33,6 +33,12 @@ class Progress:
                           f"{self.done}/{self.total}")
         self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """A line saying what happens next (e.g. writing the reports), terminal only."""
+        if not self.quiet:
+            self.stream.write(f"{text}\n")
+            self.stream.flush()
+
     def finish(self) -> None:
         if not self.quiet and self.total:
             self.stream.write("\n")

@@ -187,6 +187,7 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
                           stichtag=stichtag or date.today())
     record_run(store.root, entries, result.stichtag, (prog.digest, spec.digest),
                result.registry_sha256)
+    progress.note("Schreibe Berichte, Prüfpfad und Rückmeldungen …")
     # Feedback (one pair of files per submission) in a child on the other core, the
     # consolidated outputs here: independent files, so the bytes do not depend on this.
     feedback = Background(lambda: write_feedback(result, out_dir, prog),
