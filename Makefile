@@ -34,9 +34,9 @@ demo: $(STAMP)
 status: $(STAMP)
 	$(BIN)/kisi status --output $(OUTPUT) --registry $(REGISTRY) $(if $(STICHTAG),--stichtag $(STICHTAG))
 
-## bench: measure speed and memory (see docs/performance.md)
+## bench: measure speed and memory (see docs/performance.md); BENCH_ARGS="--quick --repeat 1" for a short run, "--size 10000" adds ten thousand workbooks
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 ## fuzz: mutate valid workbooks for a fixed budget (FUZZ_SECONDS, default 60)
 fuzz: $(STAMP)

@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline.intake import TZ
 from pipeline.money import cents
 from pipeline.periods import Period, quarter_end
+from pipeline.registry import Application
 from pipeline.spec import Programme, load_programme
 from pipeline.template.builder import build_workbook, template_filename
 from pipeline.template.model import Formula, Identity, WorkbookData
@@ -42,16 +43,11 @@ MISTAKE_SHARE = 0.10
 
 
 @dataclass(frozen=True)
-class DemoApp:
-    ags: str
-    name: str
-    landkreis: str
-    einwohner: int
-    verbund_ags: tuple[str, ...]
-    bewilligung_eur: Decimal
-    email: str
-    staff_factor: Decimal
-    fee_per_quarter: Decimal
+class DemoApp(Application):
+    """A registry application plus how the demo fills its reports."""
+
+    staff_factor: Decimal = Decimal("1.00")
+    fee_per_quarter: Decimal = Decimal("900")
 
 
 def demo_registry(rng: random.Random, prog: Programme) -> list[DemoApp]:
@@ -72,6 +68,7 @@ def demo_registry(rng: random.Random, prog: Programme) -> list[DemoApp]:
                 verbund_ags=partners,
                 bewilligung_eur=(prog.money.max_approval if n % 5 else Decimal("250000.00")),
                 email=f"integration@{town.lower().replace('ü', 'ue')}.example",
+                row=len(apps) + 2,  # its line in the registry CSV, below the header
                 staff_factor=Decimal(rng.choice(["0.92", "0.97", "1.00", "1.04", "1.09"])),
                 fee_per_quarter=Decimal(rng.choice(["600", "900", "1400", "2600"])),
             ))

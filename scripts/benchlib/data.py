@@ -96,7 +96,7 @@ def bench_apps(n_apps: int, prog: Programme | None = None) -> list[DemoApp]:
         apps.append(DemoApp(
             ags=ags, name=town, landkreis=landkreis, einwohner=rng.randint(10500, 48000),
             verbund_ags=(), bewilligung_eur=prog.money.max_approval,
-            email=f"integration@{mail_town}-{ags[5:]}.example",
+            email=f"integration@{mail_town}-{ags[5:]}.example", row=len(apps) + 2,
             staff_factor=Decimal(rng.choice(STAFF_FACTORS)),
             fee_per_quarter=Decimal(rng.choice(FEES))))
     return apps
