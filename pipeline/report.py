@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -160,6 +161,12 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
         raise ConfigError(str(err)) from err
 
 
+def _folder_key(folder: Path) -> str:
+    """Feedback written into one output folder is remembered per folder (a store may serve
+    several output folders; then each keeps its own record)."""
+    return hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+
+
 def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store, stichtag,
          progress, use_cache) -> ReportResult:
     remove_stale_temp_files(out_dir)
@@ -190,7 +197,8 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
     progress.note("Schreibe Berichte, Prüfpfad und Rückmeldungen …")
     # Feedback (one pair of files per submission) in a child on the other core, the
     # consolidated outputs here: independent files, so the bytes do not depend on this.
-    feedback = Background(lambda: write_feedback(result, out_dir, prog),
+    state = store.root / "cache" / f"feedback-{_folder_key(out_dir)}"
+    feedback = Background(lambda: write_feedback(result, out_dir, prog, state=state),
                           enabled=workers() > 1)
     write_outputs(result, out_dir, prog, result.stichtag)
     write_applied(out_dir / "ausnahmen_angewendet.csv", applied)

@@ -1,24 +1,28 @@
 """Feedback a municipality can act on: per submission, the clerk's own workbook marked up
 (or a short confirmation) and a ready-to-send email draft, in `<output>/rueckmeldungen/`.
 
-Entry point: `write_feedback(result, out_dir, prog)`, called by the report after selection.
+Entry point: `write_feedback(result, out_dir, prog, state=None)`, called by the report after
+selection; with a `state` folder, a rerun skips the submissions whose files would come out
+the same (see state.py and docs/feedback.md).
 File names are built only from checked values (AGS of 8 digits, a valid quarter, the
 sha256), never from a received file's or attachment's name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from email.utils import parseaddr
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pipeline.feedback.confirm import confirmation, figure_lines, findings_only
+from pipeline.feedback.confirm import confirmation_bytes, figure_lines, summary_bytes
 from pipeline.feedback.mail import draft
 from pipeline.feedback.markup import marked_up_bytes
 from pipeline.feedback.model import ReportInfo, german_datetime, result_text
+from pipeline.feedback.state import Records
 from pipeline.feedback.texts import (
     Letter,
     confirmation_letter,
@@ -57,23 +61,97 @@ class _Who:
     to: str
 
 
-def write_feedback(result, out_dir: Path, prog: Programme) -> list[Path]:
-    """Write the feedback of every current submission; returns the files written.
+def write_feedback(result, out_dir: Path, prog: Programme, *,
+                   state: Path | None = None) -> list[Path]:
+    """Write the feedback of every current submission; returns its files.
 
     Skipped: byte-identical duplicates (the first copy gets the feedback) and submissions
     a newer one of the same project and quarter supersedes. Files of earlier runs that
     belong to no current submission are removed, so the folder shows only what to send.
+
+    `state`: a folder the caller owns (one per output folder) where the inputs of the files
+    written are recorded; a submission whose inputs are unchanged and whose files are still
+    exactly as written is not rendered again (its files are still returned). None: always
+    write everything.
     """
     folder = out_dir / FOLDER
     stichtag = result.stichtag or date.today()
     apps = {a.ags: a for a in result.applications}
-    entries = _current(result.entries)
+    index = _Index(result)
+    records = Records(state, prog) if state is not None else None
     written: list[Path] = []
-    for e in entries:
-        written += _one(e, _findings_of(e, result.findings), result, apps, folder,
-                        stichtag, prog)
+    try:
+        for e in _current(result.entries):
+            job = _plan(e, index, apps, folder, stichtag, prog)
+            if job is None:
+                continue
+            if records is None:
+                job.write()
+            else:
+                digest = records.digest(job.inputs())
+                if not records.unchanged(job.base, digest, job.files):
+                    job.write()
+                    records.record(job.base, digest, job.files)
+            written += job.files
+    except BaseException:
+        if records is not None:  # keep what was recorded; the first error is the one to see
+            with contextlib.suppress(OSError):
+                records.save(complete=False)
+        raise
+    if records is not None:
+        records.save(complete=True)
     _remove_stale(folder, written)
     return written
+
+
+class _Index:
+    """What each submission looks up, built in one pass each (not one scan per file)."""
+
+    def __init__(self, result) -> None:
+        self.findings: dict[tuple[str, str], list[Finding]] = {}
+        for f in result.findings:
+            self.findings.setdefault((f.sha256, f.datei), []).append(f)
+        self.used: dict[tuple | None, list[Entry]] = {}
+        for u in result.entries:
+            if u.status == USED:
+                self.used.setdefault(u.key, []).append(u)
+        self.figures = _figure_index(getattr(result, "figures", None))
+
+    def findings_of(self, e: Entry) -> list[Finding]:
+        """The file's own findings plus cross-quarter ones located in it."""
+        own = list(e.checked.findings)
+        seen = set(own)
+        own += [f for f in self.findings.get((e.received.sha256, e.received.datei), ())
+                if f not in seen]
+        return sorted(own, key=sort_key)
+
+    def used_instead(self, e: Entry) -> str:
+        used = next((u for u in self.used.get(e.key, ()) if u is not e), None)
+        if used is None:
+            return ""
+        return (f"der zuvor eingereichte Bericht „{one_line(used.received.datei, 80)}“ vom "
+                f"{german_datetime(used.received.eingang)}")
+
+    def figures_of(self, who: _Who) -> dict[str, object]:
+        if who.period is None:
+            return {}
+        return self.figures.get((who.ags, who.period.projektjahr, who.period.quartal), {})
+
+
+def _figure_index(df) -> dict[tuple, dict[str, object]]:
+    """{(ags, pj, q): {kennzahl: wert}} in one pass over the figures (a later row of the
+    same kennzahl wins, as in a dict built from the filtered rows)."""
+    if df is None or len(df) == 0:
+        return {}
+    try:
+        columns = [df[c].tolist() for c in
+                   ("projekt_ags", "projektjahr", "quartal", "kennzahl", "wert")]
+    except KeyError:
+        return {}
+    index: dict[tuple, dict[str, object]] = {}
+    for ags, pj, q, kennzahl, wert in zip(*columns, strict=True):
+        index.setdefault((ags, pj, q), {})[kennzahl] = wert
+    return index
 
 
 def _current(entries: list[Entry]) -> list[Entry]:
@@ -84,15 +162,6 @@ def _current(entries: list[Entry]) -> list[Entry]:
                 newest[e.key] = e
     return [e for e in sorted(entries, key=lambda e: (e.received.datei, e.received.sha256))
             if e.status != DUPLICATE and (e.key is None or newest[e.key] is e)]
-
-
-def _findings_of(e: Entry, all_findings: list[Finding]) -> list[Finding]:
-    """The file's own findings plus cross-quarter ones located in it."""
-    own = list(e.checked.findings)
-    seen = set(own)
-    own += [f for f in all_findings if f.sha256 == e.received.sha256
-            and f.datei == e.received.datei and f not in seen]
-    return sorted(own, key=sort_key)
 
 
 def _addresses(text: object) -> list[str]:
@@ -145,78 +214,103 @@ def _attachment_name(who: _Who, suffix: str) -> str:
     return f"KISI_{suffix}.xlsx"
 
 
-def _one(e: Entry, findings: list[Finding], result, apps: dict, folder: Path,
-         stichtag: date, prog: Programme) -> list[Path]:
+@dataclass(frozen=True)
+class _Job:
+    """The feedback of one submission: what goes into its files, and how to write them."""
+
+    kind: str  # abgelehnt | befunde | bestaetigung (also part of the Message-ID)
+    e: Entry
+    who: _Who
+    info: ReportInfo
+    findings: list[Finding]
+    stichtag: date
+    folder: Path
+    figures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return _base(self.e, self.who)
+
+    @property
+    def xlsx(self) -> Path:
+        return self.folder / f"{self.base}.xlsx"
+
+    @property
+    def eml(self) -> Path:
+        return self.folder / f"{self.base}.eml"
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.eml] if self.kind == "abgelehnt" else [self.xlsx, self.eml]
+
+    def inputs(self) -> tuple:
+        """Every value the two files are made of (besides the program, see state.py): the
+        original's bytes are named by their sha256, the rest is passed to the renderers."""
+        r = self.e.received
+        return (self.kind, self.base, r.sha256, r.datei, r.eingang.isoformat(), self.e.status,
+                self.who, self.info, self.info.stand.isoformat(), tuple(self.findings),
+                tuple(self.figures), self.stichtag, _too_big(self.e))
+
+    def write(self) -> None:
+        info, who, findings, stichtag = self.info, self.who, self.findings, self.stichtag
+        if self.kind == "abgelehnt":
+            letter = rejected_letter(info, findings, stichtag, bool(who.to))
+            self._mail(letter, None, "")
+            return
+        if self.kind == "befunde":
+            name = _attachment_name(who, "Prüfbericht")
+            data, marked = _mark_up(self.e, findings, info)
+            write_bytes(self.xlsx, data)
+            letter = findings_letter(info, findings, name, stichtag, marked, bool(who.to))
+        else:
+            data = confirmation_bytes(info, self.figures)
+            write_bytes(self.xlsx, data)
+            name = _attachment_name(who, "Eingangsbestätigung")
+            letter = confirmation_letter(info, self.figures, name, bool(who.to))
+        self._mail(letter, data, name)
+
+    def _mail(self, letter: Letter, attachment: bytes | None, name: str) -> None:
+        write_bytes(self.eml, draft(self.who.to, letter.subject, letter.body, attachment,
+                                    date=self.info.stand, sha256=self.e.received.sha256,
+                                    attachment_name=name or None, kind=self.kind))
+
+
+def _plan(e: Entry, index: _Index, apps: dict, folder: Path, stichtag: date,
+          prog: Programme) -> _Job | None:
     who = _who(e, apps, prog)
+    findings = index.findings_of(e)
     stand = max(datetime.combine(stichtag, DRAFT_HOUR, TZ), e.received.eingang)
-    base = folder / _base(e, who)
-    xlsx, eml = base.with_suffix(".xlsx"), base.with_suffix(".eml")
     if e.status == REJECTED or e.checked.submission is None:
         info = _info(e, who, findings, "Nicht lesbar.", stand, prog)
-        letter = rejected_letter(info, findings, stichtag, bool(who.to))
-        return [_mail(eml, who, letter, None, "", stand, e, "abgelehnt")]
+        return _Job("abgelehnt", e, who, info, findings, stichtag, folder)
     if findings:
-        info = _info(e, who, findings, result_text(findings, _used_instead(e, result)),
-                     stand, prog)
-        name = _attachment_name(who, "Prüfbericht")
-        marked = _mark_up(e, findings, xlsx, info)
-        letter = findings_letter(info, findings, name, stichtag, marked, bool(who.to))
-        return [xlsx, _mail(eml, who, letter, xlsx, name, stand, e, "befunde")]
+        info = _info(e, who, findings, result_text(findings, index.used_instead(e)), stand,
+                     prog)
+        return _Job("befunde", e, who, info, findings, stichtag, folder)
     if e.status != USED:
-        return []
+        return None
     info = _info(e, who, findings, "", stand, prog)
-    figures = figure_lines(_figures(result, who))
-    confirmation(info, xlsx, figures)
-    name = _attachment_name(who, "Eingangsbestätigung")
-    letter = confirmation_letter(info, figures, name, bool(who.to))
-    return [xlsx, _mail(eml, who, letter, xlsx, name, stand, e, "bestaetigung")]
+    figures = figure_lines(index.figures_of(who))
+    return _Job("bestaetigung", e, who, info, findings, stichtag, folder, figures)
 
 
-def _mark_up(e: Entry, findings: list[Finding], xlsx: Path, info: ReportInfo) -> bool:
-    """The marked-up copy; if openpyxl cannot copy a file our reader could read, the
-    findings-only workbook instead (False). Reading and writing our own files stay outside
-    the `except`, so a full disk still stops the run."""
+def _too_big(e: Entry) -> bool:
     sub = e.checked.submission
     rows = sum(len(r) for r in sub.tables.values()) if sub is not None else 0
-    if rows > load_programme().limits.max_markup_rows:
-        findings_only(info, findings, xlsx)
-        return False
+    return rows > load_programme().limits.max_markup_rows
+
+
+def _mark_up(e: Entry, findings: list[Finding], info: ReportInfo) -> tuple[bytes, bool]:
+    """The marked-up copy and True; if openpyxl cannot copy a file our reader could read,
+    the findings-only workbook and False. Reading the original stays outside the
+    `except`, so an I/O error there still stops the run."""
+    if _too_big(e):
+        return summary_bytes(info, findings), False
     original = e.received.path.read_bytes()
     try:
-        data = marked_up_bytes(original, findings, info)
+        return marked_up_bytes(original, findings, info), True
     except Exception:  # noqa: BLE001 - openpyxl raises anything, even OSError, on odd files
-        findings_only(info, findings, xlsx)
-        return False
-    write_bytes(xlsx, data)
-    return True
-
-
-def _used_instead(e: Entry, result) -> str:
-    used = next((u for u in result.entries if u.status == USED and u.key == e.key
-                 and u is not e), None)
-    if used is None:
-        return ""
-    return (f"der zuvor eingereichte Bericht „{one_line(used.received.datei, 80)}“ vom "
-            f"{german_datetime(used.received.eingang)}")
-
-
-def _figures(result, who: _Who) -> dict[str, object]:
-    df = getattr(result, "figures", None)
-    if df is None or who.period is None or len(df) == 0:
-        return {}
-    try:
-        rows = df[(df["projekt_ags"] == who.ags) & (df["projektjahr"] == who.period.projektjahr)
-                  & (df["quartal"] == who.period.quartal)]
-        return dict(zip(rows["kennzahl"], rows["wert"], strict=True))
-    except KeyError:
-        return {}
-
-
-def _mail(eml: Path, who: _Who, letter: Letter, attachment: Path | None, name: str,
-          stand: datetime, e: Entry, kind: str) -> Path:
-    write_bytes(eml, draft(who.to, letter.subject, letter.body, attachment, date=stand,
-                           sha256=e.received.sha256, attachment_name=name or None, kind=kind))
-    return eml
+        return summary_bytes(info, findings), False
 
 
 def _remove_stale(folder: Path, written: list[Path]) -> None:

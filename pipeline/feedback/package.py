@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -46,10 +46,7 @@ def workbook_bytes(wb: Workbook, stamp: datetime | None,
     `stamp` becomes the document's modified date (and its created date, unless
     `keep_created` says the loaded file had one: openpyxl puts "now" where it had none).
     """
-    stamp = stamp or FIXED_STAMP
-    if stamp.tzinfo is not None:  # core.xml stores UTC
-        stamp = stamp.astimezone(UTC)
-    stamp = stamp.replace(tzinfo=None, microsecond=0)
+    stamp = core_stamp(stamp)
     wb.properties.modified = stamp
     if not keep_created:
         wb.properties.created = stamp
@@ -70,19 +67,36 @@ def has_created_date(original: bytes) -> bool:
 
 
 def _normalised(data: bytes, cached_by_part: dict[str, Cached]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    members = []
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
         for info in src.infolist():
             body = src.read(info.filename)
             if info.filename in cached_by_part:
                 xml = _with_empty_strings(body.decode("utf-8"))
                 body = _with_cached(xml, cached_by_part[info.filename]).encode("utf-8")
-            member = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            members.append((info.filename, body))
+    return zip_members(members)
+
+
+def zip_members(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """A zip of `members` in this order, without the current time: the same bytes for the
+    same members."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, body in members:
+            member = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o644 << 16
             dst.writestr(member, body)
     return out.getvalue()
+
+
+def core_stamp(stamp: datetime | None) -> datetime:
+    """The document date as docProps/core.xml stores it: UTC, naive, whole seconds."""
+    stamp = stamp or FIXED_STAMP
+    if stamp.tzinfo is not None:  # core.xml stores UTC
+        stamp = stamp.astimezone(UTC)
+    return stamp.replace(tzinfo=None, microsecond=0)
 
 
 # openpyxl writes a formula cell as <c r="B16" s="3"><f>..</f><v/></c> (v may be absent).

@@ -68,9 +68,9 @@ def legend_text() -> str:
             "Hinweise dienen zur Information.")
 
 
-def _title_block(ws: Worksheet, info: ReportInfo, findings: Sequence[Finding],
-                 extra: Sequence[tuple[str, str]]) -> int:
-    ws.cell(row=1, column=1, value=TITLE).font = Font(name=FONT, bold=True, size=14)
+def title_lines(info: ReportInfo, findings: Sequence[Finding],
+                extra: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """The title block below the title: (label, value) pairs, one row each."""
     project = " ".join(p for p in (info.ags, info.name) if p)
     lines: list[tuple[str, str]] = [
         ("Projekt", project or "unbekannt"),
@@ -83,10 +83,16 @@ def _title_block(ws: Worksheet, info: ReportInfo, findings: Sequence[Finding],
     ]
     if info.frist is not None:
         lines.append(("Abgabefrist", fmt(info.frist)))
-    lines += list(extra)
+    return lines + list(extra)
+
+
+def _title_block(ws: Worksheet, info: ReportInfo, findings: Sequence[Finding],
+                 extra: Sequence[tuple[str, str]]) -> int:
+    ws.cell(row=1, column=1, value=TITLE).font = Font(name=FONT, bold=True, size=14)
     row = 2
-    for label, value in lines:
-        ws.cell(row=row, column=1, value=label).font = BOLD
+    for label, value in title_lines(info, findings, extra):
+        text_cell(ws, row, 1, label)
+        ws.cell(row=row, column=1).font = BOLD
         text_cell(ws, row, VALUE_COLUMN, value)
         row += 1
     return row
