@@ -358,3 +358,17 @@ def test_names_come_from_checked_values_only(make_workbook, tmp_path):
     paths = write_feedback(result, tmp_path / "out", PROG)
     assert paths and all(p.parent == tmp_path / "out" / FOLDER for p in paths)
     assert all(p.name.startswith("unbekannt_") for p in paths)
+
+
+def test_control_characters_in_a_file_name_do_not_stop_the_run(make_workbook, tmp_path):
+    """An attachment or archive member may be named with control characters (which XML,
+    and so a workbook, cannot hold): the feedback shows them as U+FFFD instead of failing."""
+    box = tmp_path / "eingang"
+    box.mkdir()
+    (box / "bericht\x07\x1b[31m.xlsx").write_bytes(_faulty(make_workbook).read_bytes())
+    result = run_report(box, tmp_path / "out", None, date(2026, 5, 15))
+    assert [e.status for e in result.entries] == ["fehlerhaft"]
+    marked = next((tmp_path / "out" / FOLDER).glob("*.xlsx"))
+    sheet = openpyxl.load_workbook(marked).worksheets[0]
+    shown = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any("bericht\ufffd\ufffd[31m.xlsx" in v for v in shown)

@@ -25,7 +25,14 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.feedback.model import REPORT_SHEET, ReportInfo
 from pipeline.feedback.package import core_stamp, workbook_bytes, zip_members
-from pipeline.feedback.sheet import TITLE, VALUE_COLUMN, Listed, title_lines, write_report_sheet
+from pipeline.feedback.sheet import (
+    TITLE,
+    VALUE_COLUMN,
+    Listed,
+    safe_text,
+    title_lines,
+    write_report_sheet,
+)
 from pipeline.findings import Finding
 from pipeline.outputs.atomic import write_bytes
 from pipeline.rules.fmt import fmt
@@ -94,8 +101,6 @@ def findings_only(info: ReportInfo, findings: Sequence[Finding], out_path: Path)
 _CORE = "docProps/core.xml"
 _SENTINEL = datetime(1999, 9, 9, 9, 9, 9)  # a document date no real stamp collides with
 _VALUE = get_column_letter(VALUE_COLUMN)
-# Characters XML 1.0 cannot hold (openpyxl refuses them); lone surrogates cannot be encoded.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,7 @@ def _iso(stamp: datetime) -> str:
 def _cell(ref: str, text: str, style: str) -> str:
     """An inline-string cell as openpyxl writes it (text is data, never a formula)."""
     attrs = f'r="{ref}"' + (f' s="{style}"' if style else "") + ' t="inlineStr"'
-    text = _ILLEGAL.sub("\ufffd", text)
+    text = safe_text(text)
     stripped = text.strip()
     space = ' xml:space="preserve"' if stripped and stripped != text else ""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

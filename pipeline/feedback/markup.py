@@ -24,7 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline.feedback.model import AUTHOR, REPORT_SHEET, ReportInfo, fill_for
 from pipeline.feedback.package import cached_formula_values, has_created_date, workbook_bytes
 from pipeline.feedback.restore import COMMENT_PREFIX, is_ours, restore_record, strip_previous_markup
-from pipeline.feedback.sheet import Listed, write_report_sheet
+from pipeline.feedback.sheet import Listed, safe_text, write_report_sheet
 from pipeline.findings import Finding, Severity
 from pipeline.outputs.atomic import write_bytes
 from pipeline.spec import load_programme
@@ -125,7 +125,7 @@ def comment_text(findings: list[Finding]) -> str:
 def _mark(cell, findings: list[Finding]) -> None:
     worst = min((f.schwere for f in findings), key=lambda s: s.rank, default=Severity.NOTE)
     cell.fill = fill_for(worst)
-    text = comment_text(findings)
+    text = safe_text(comment_text(findings))
     if cell.comment is not None and not is_ours(cell.comment):
         text += SEPARATOR + cell.comment.text
     lines = sum(max(1, math.ceil(len(part) / CHARS_PER_COMMENT_LINE))

@@ -8,6 +8,7 @@ starting with "=" never becomes a formula.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,7 +50,19 @@ class Listed:
     restore: str = ""
 
 
+# Characters XML 1.0 cannot hold (openpyxl refuses them); lone surrogates cannot be encoded.
+# A received file's name (an e-mail attachment, an archive member) may contain any of them.
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def safe_text(text: str) -> str:
+    """`text` with characters a workbook cannot store replaced by U+FFFD."""
+    return ILLEGAL.sub("\ufffd", text)
+
+
 def text_cell(ws: Worksheet, row: int, col: int, value: object) -> None:
+    if isinstance(value, str):
+        value = safe_text(value)
     cell = ws.cell(row=row, column=col, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # municipal text is data, never a formula
