@@ -4,17 +4,19 @@ Sheets: Lauf (run manifest: program and spec versions, digests, registry, Sticht
 input file with sha256), Eingänge (submissions register), Regeln (rule catalogue),
 Befunde (all findings), Herleitung (every money figure per application and quarter from the
 reported amount to the funding, linked to its source cells), Herkunft (one row per source
-cell). Someone with the same inputs, registry and Stichtag can rerun and compare.
+cell, continued on Herkunft 2, … past Excel's row limit). Someone with the same inputs,
+registry and Stichtag can rerun and compare.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pipeline
-from pipeline.outputs import audit_derivation
+from pipeline.outputs import audit_derivation, audit_lineage, xlsxstream
 from pipeline.outputs.atomic import write_with
-from pipeline.outputs.lineage import lineage
+from pipeline.outputs.lineage import Lineage, lineage
 from pipeline.outputs.ministry_text import findings_sheet
 from pipeline.outputs.tables import Col, Table, write_table
 from pipeline.outputs.view import ReportView
@@ -26,20 +28,26 @@ from pipeline.spec import load_template, template_versions
 TITLE = "KISI – Prüfpfad"
 
 
-def write_audit_workbook(path: Path, view: ReportView) -> None:
-    write_with(path, lambda tmp: build(tmp, view))
+def write_audit_workbook(path: Path, view: ReportView,
+                         rows: list[Lineage] | None = None) -> None:
+    """`rows`: lineage(view), if the caller has it already (it also writes herkunft.csv)."""
+    lineage_rows = lineage(view) if rows is None else rows
+    write_with(path, lambda tmp: build(tmp, view, lineage_rows))
 
 
-def build(path: Path, view: ReportView) -> None:
-    book = Book(path, TITLE, view.created)
-    rows = lineage(view)
-    manifest_sheet(book, view)
+def build(path: Path, view: ReportView, rows: list[Lineage]) -> None:
+    """xlsxwriter builds the package in memory with the Herkunft sheets as frames only;
+    `xlsxstream.finish` writes it to `path` with their rows streamed in."""
+    frame = io.BytesIO()
+    book = Book(frame, TITLE, view.created)
+    manifest_sheet(book, view, rows)
     register_sheet(book, view)
     rules_sheet(book)
     findings_sheet(book, view.result.findings, with_hash=True)
     audit_derivation.derivation_sheet(book, view, rows)
-    audit_derivation.lineage_sheet(book, view, rows)
+    streamed = audit_lineage.lineage_sheets(book, view, rows)
     book.close()
+    xlsxstream.finish(frame.getvalue(), path, book.wb, streamed)
 
 
 def manifest(view: ReportView) -> list[tuple[str, str]]:
@@ -64,11 +72,11 @@ def manifest(view: ReportView) -> list[tuple[str, str]]:
     return items
 
 
-def manifest_sheet(book: Book, view: ReportView) -> None:
+def manifest_sheet(book: Book, view: ReportView, rows: list[Lineage]) -> None:
     table = Table([Col("Angabe / Datei", 48, "wrap"), Col("Wert / SHA-256", 68, "mono"),
                    Col("Größe (Bytes)", 13, "int"), Col("Eingang", 17, "datetime"),
                    Col("Quelle", 40, "wrap")])
-    for what, value in manifest(view):
+    for what, value in [*manifest(view), *audit_lineage.notes(view, len(rows))]:
         table.add([what, value, None, None, None], total=True)
     for e in sorted(view.result.entries, key=lambda e: (e.received.datei, e.received.sha256)):
         r = e.received

@@ -1,10 +1,11 @@
-"""pruefpfad.xlsx, sheets Herleitung and Herkunft: each money figure step by step.
+"""pruefpfad.xlsx, sheet Herleitung: each money figure step by step.
 
 Herleitung has one row per application and quarter with a used submission: reported →
 cumulative → cap → eligible (staff per Projektjahr, fees and volunteer expenses over the
 project), direct costs → flat rate → eligible total → funding before and after the
 approval cap → EU / Land / own share. Each reported amount links to its first source row
-on sheet Herkunft (`internal:'Herkunft'!A…`). Values are written as numbers, not formulas:
+on sheet Herkunft (`internal:'Herkunft'!A…`, or 'Herkunft 2', … when the rows fill more
+than one sheet; see `audit_lineage`). Values are written as numbers, not formulas:
 the pipeline's Decimal arithmetic is the reference, and a formula could round differently.
 """
 
@@ -16,13 +17,13 @@ from decimal import Decimal
 
 from pipeline.funding import FIGURES
 from pipeline.money import ZERO, cents
+from pipeline.outputs import audit_lineage
 from pipeline.outputs.lineage import Lineage
 from pipeline.outputs.tables import Col, Table, write_table
 from pipeline.outputs.view import ReportView
 from pipeline.outputs.xlsxkit import Book
 from pipeline.periods import Period
 
-LINEAGE_SHEET = "Herkunft"
 KINDS = (("personal", "Personal", "im PJ"), ("honorar", "Honorare", "im Projekt"),
          ("ehrenamt", "Ehrenamt", "im Projekt"))
 FIRST_MONEY_COL = 4  # after AGS, PJ, Quartal, Datei
@@ -87,15 +88,6 @@ def derivation_rows(view: ReportView) -> Iterator[tuple[str, Period, list[object
                 yield app.ags, p, [app.ags, p.projektjahr, p.quartal, datei, *values]
 
 
-def first_rows(rows: list[Lineage], header_rows: int = 1) -> dict[tuple, int]:
-    """(kennzahl, ags, pj, q) -> 1-based Excel row of its first lineage row on Herkunft."""
-    found: dict[tuple, int] = {}
-    for i, r in enumerate(rows):
-        found.setdefault((r.kennzahl, r.projekt_ags, r.projektjahr, r.quartal),
-                         header_rows + 1 + i)
-    return found
-
-
 def derivation_sheet(book: Book, view: ReportView, rows: list[Lineage]) -> None:
     table = Table(derivation_cols())
     keys = []
@@ -103,7 +95,7 @@ def derivation_sheet(book: Book, view: ReportView, rows: list[Lineage]) -> None:
         table.add(values)
         keys.append((ags, period))
     ws = write_table(book, "Herleitung", table, freeze_cols=4)
-    targets = first_rows(rows)
+    targets = audit_lineage.locations(rows)
     link = book.f["link"]
     for i, (ags, p) in enumerate(keys):
         excel_row = 2 + i  # below the group row and the header row (0-based)
@@ -111,25 +103,8 @@ def derivation_sheet(book: Book, view: ReportView, rows: list[Lineage]) -> None:
             target = targets.get((f"{key}_gemeldet", ags, p.projektjahr, p.quartal))
             if target is None:
                 continue
+            sheet, row = target
             col = FIRST_MONEY_COL + k * COLS_PER_KIND
-            ws.write_url(excel_row, col, f"internal:'{LINEAGE_SHEET}'!A{target}", link,
+            ws.write_url(excel_row, col, f"internal:'{sheet}'!A{row}", link,
                          tip="Quellzellen anzeigen")
             ws.write_number(excel_row, col, float(table.rows[i][col]), link)
-
-
-def lineage_sheet(book: Book, view: ReportView, rows: list[Lineage]) -> None:
-    staff = view.spec.roles
-    note = (f"{staff['staff_gross']} × {staff['staff_share']} / 100, gerundet "
-            "(Zelle: Arbeitgeberbrutto dieser Zeile)")
-    table = Table([Col("Kennzahl", 24), Col("AGS", 10), Col("PJ", 5, "int"),
-                   Col("Quartal", 7, "int"), Col("Datei", 30), Col("SHA-256", 20, "mono"),
-                   Col("Blatt", 12), Col("Zelle", 7), Col("Wert", 13, "right"),
-                   Col("Hinweis", 50, "wrap")])
-    for r in rows:
-        table.add([r.kennzahl, r.projekt_ags, r.projektjahr, r.quartal, r.datei, r.sha256,
-                   r.blatt, r.zelle, r.wert, note if r.kennzahl == "personal_gemeldet" else ""])
-    ws = write_table(book, LINEAGE_SHEET, table, freeze_cols=2)
-    money = book.f["money"]
-    for i, r in enumerate(rows):  # amounts in euro format, counts stay plain numbers
-        if isinstance(r.wert, Decimal):
-            ws.write_number(1 + i, 8, float(r.wert), money)

@@ -87,11 +87,14 @@ def measures_summary(book: Book, view: ReportView) -> None:
         Col("Maßnahmen", 11, "int", "insgesamt"), Col("Teilnehmende", 12, "int", "insgesamt"),
         Col("davon Drittstaatsangehörige", 14, "int", "insgesamt"),
         *(Col(f, 13, "int", "Anzahl nach Format") for f in formats)]
-    found = measures_of(view)
+    grouped: dict[tuple[str, int | None], list[Measure]] = {}
+    for m in measures_of(view):  # once, not once per table row (that was quadratic)
+        for key in ((m.ags, m.period.projektjahr), (m.ags, None),
+                    (TOTAL, m.period.projektjahr), (TOTAL, None)):
+            grouped.setdefault(key, []).append(m)
     table = Table(cols)
     for labels, ags, pj in _label_rows(view):
-        rows = [m for m in found if (ags == TOTAL or m.ags == ags)
-                and (pj is None or m.period.projektjahr == pj)]
+        rows = grouped.get((ags, pj), [])
         kinds = [canonical_choice(str(m.values.get(MEASURE_FORMAT) or ""), tuple(formats))
                  for m in rows]
         by_format = [kinds.count(f) for f in formats]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from xlsxwriter.worksheet import Worksheet
 
 from pipeline.outputs.xlsxkit import Book, autofilter, put
+from pipeline.outputs.xlsxstream import MAX_ROWS
 
 BOLD = {"money": "money_bold", "int": "int_bold", "text": "bold"}
 LINE_HEIGHT = 15.0  # points per text line at the default font
@@ -39,14 +40,7 @@ class Table:
 
 def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0) -> Worksheet:
     """Header (and group row if any column has a group), frozen, filtered, printable."""
-    grouped = any(c.group for c in table.cols)
-    head_row = 1 if grouped else 0
-    ws = book.sheet(name, [c.head for c in table.cols], [c.width for c in table.cols],
-                    header_row=head_row)
-    if grouped:
-        _group_row(book, ws, table.cols)
-    ws.freeze_panes(head_row + 1, freeze_cols)
-    ws.set_row(head_row, row_height([c.head for c in table.cols], table.cols, every=True))
+    ws, head_row = table_frame(book, name, table.cols, len(table.rows), freeze_cols)
     plain = [book.fmt(c.fmt) for c in table.cols]
     strong = [book.fmt(BOLD.get(c.fmt, c.fmt)) for c in table.cols]
     for i, values in enumerate(table.rows):
@@ -56,8 +50,26 @@ def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0) -> Wo
         height = row_height(values, table.cols)
         if height is not None:
             ws.set_row(head_row + 1 + i, height)
-    autofilter(ws, head_row + len(table.rows), len(table.cols), head_row)
     return ws
+
+
+def table_frame(book: Book, name: str, cols: Sequence[Col], rows: int,
+                freeze_cols: int = 0) -> tuple[Worksheet, int]:
+    """The sheet around `rows` data rows: header (and group row), frozen, filtered over the
+    data, printable. Returns the sheet and the 0-based header row. Refuses (loudly) a table
+    that does not fit on one sheet: xlsxwriter would drop the rows beyond it silently."""
+    grouped = any(c.group for c in cols)
+    head_row = 1 if grouped else 0
+    if head_row + 1 + rows > MAX_ROWS:
+        raise ValueError(f"Blatt {name}: {rows} Zeilen passen nicht auf ein Excel-Blatt "
+                         f"(höchstens {MAX_ROWS - head_row - 1})")
+    ws = book.sheet(name, [c.head for c in cols], [c.width for c in cols], header_row=head_row)
+    if grouped:
+        _group_row(book, ws, cols)
+    ws.freeze_panes(head_row + 1, freeze_cols)
+    ws.set_row(head_row, row_height([c.head for c in cols], cols, every=True))
+    autofilter(ws, head_row + rows, len(cols), head_row)
+    return ws, head_row
 
 
 def row_height(values: Sequence[object], cols: Sequence[Col],

@@ -110,19 +110,23 @@ class ReportView:
     def used_keys(self, ags: str | None = None) -> list[tuple[str, Period]]:
         return sorted(k for k in self.result.used if ags is None or k[0] == ags)
 
+    @cached_property
+    def app_by_ags(self) -> dict[str, App]:
+        return {a.ags: a for a in self.apps}
+
     def active(self, periods: Iterable[Period]) -> int:
         """Applications with at least one used submission in `periods`."""
-        wanted = set(periods)
-        return len({ags for (ags, p) in self.result.used if p in wanted
-                    and ags in {a.ags for a in self.apps}})
+        wanted, shown = set(periods), self.app_by_ags
+        return len({ags for (ags, p) in self.result.used if p in wanted and ags in shown})
 
     def total_approval(self) -> Decimal:
         return sum((a.approval for a in self.apps if a.approval is not None), ZERO)
 
     def usage(self, ags: str, upto_pj: int | None = None) -> Decimal | None:
         """Share of the approval used: funding up to the end of `upto_pj` (None: all)."""
+        app = self.app_by_ags.get(ags)
         approval = (self.total_approval() if ags == TOTAL
-                    else next((a.approval for a in self.apps if a.ags == ags), None))
+                    else app.approval if app is not None else None)
         if not approval:
             return None
         years = self.years if upto_pj is None else range(1, upto_pj + 1)

@@ -29,14 +29,15 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date) -> Non
     fig_rows = [[r.projekt_ags, _opt_int(r.projektjahr), _opt_int(r.quartal), r.kennzahl,
                  r.wert] for r in result.figures.itertuples(index=False)]
     view = ReportView(result, prog, stichtag)
+    rows = lineage(view)  # herkunft.csv and pruefpfad.xlsx show the same rows
     targets = {
         "befunde.csv": lambda p: csvs.write_findings(p, result.findings),
         "eingaenge.csv": lambda p: csvs.write_intake(p, intake_rows),
         "kennzahlen.csv": lambda p: csvs.write_figures(p, fig_rows),
-        "herkunft.csv": lambda p: write_lineage_csv(p, lineage(view)),
+        "herkunft.csv": lambda p: write_lineage_csv(p, rows),
         "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, view),
         "bericht_amif.xlsx": lambda p: write_amif_workbook(p, view),
-        "pruefpfad.xlsx": lambda p: write_audit_workbook(p, view),
+        "pruefpfad.xlsx": lambda p: write_audit_workbook(p, view, rows),
         "uebersicht.html": lambda p: write_html(p, view),
     }
     for name, write in targets.items():

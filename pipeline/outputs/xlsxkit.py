@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -50,8 +51,12 @@ FORMATS: dict[str, dict[str, object]] = {
 class Book:
     """A workbook plus its named formats."""
 
-    def __init__(self, path: Path, title: str, created: datetime) -> None:
-        self.wb: Workbook = xlsxwriter.Workbook(str(path), OPTIONS)
+    def __init__(self, path: Path | BinaryIO, title: str, created: datetime) -> None:
+        """`path`: a file, or a BytesIO to build the package in memory (no temp files)."""
+        if isinstance(path, Path | str):
+            self.wb: Workbook = xlsxwriter.Workbook(str(path), OPTIONS)
+        else:
+            self.wb = xlsxwriter.Workbook(path, {**OPTIONS, "in_memory": True})
         self.wb.set_properties({"title": title, "author": AUTHOR, "company": "HMSI",
                                 "created": created})
         self.title = title
@@ -98,20 +103,25 @@ def _safe(text: str) -> str:
 
 
 def put(ws: Worksheet, row: int, col: int, value: object, fmt: Format | None = None) -> None:
-    """Write one value by its Python type; text is always a plain string cell."""
+    """Write one value by its Python type; text is always a plain string cell. A cell
+    outside the sheet raises (xlsxwriter would only return -1 and drop it)."""
     if value is None:
-        if fmt is not None:
-            ws.write_blank(row, col, None, fmt)
+        if fmt is None:
+            return
+        status = ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool):
-        ws.write_string(row, col, "ja" if value else "nein", fmt)
+        status = ws.write_string(row, col, "ja" if value else "nein", fmt)
     elif isinstance(value, (Decimal, int, float)):
-        ws.write_number(row, col, float(value), fmt)
+        status = ws.write_number(row, col, float(value), fmt)
     elif isinstance(value, datetime):
-        ws.write_datetime(row, col, value.replace(tzinfo=None), fmt)
+        status = ws.write_datetime(row, col, value.replace(tzinfo=None), fmt)
     elif isinstance(value, date):
-        ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
+        status = ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
     else:
-        ws.write_string(row, col, str(value), fmt)
+        status = ws.write_string(row, col, str(value), fmt)
+    if status == -1:
+        raise ValueError(f"Blatt {ws.name}: Zelle ({row + 1}, {col + 1}) liegt außerhalb "
+                         "des Excel-Blatts")
 
 
 def put_row(ws: Worksheet, row: int, values: Sequence[object],
