@@ -13,9 +13,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cached_property
 
-import pandas as pd
-
-from pipeline.aggregate import TOTAL
+from pipeline.aggregate import TOTAL, figure_rows
 from pipeline.funding import FIGURES
 from pipeline.money import ZERO
 from pipeline.periods import Period, all_periods, quarter_end, quarter_start
@@ -37,13 +35,6 @@ class App:
     approval: Decimal | None
 
 
-def opt_int(value: object) -> int | None:
-    """projektjahr/quartal of a kennzahlen row: None/NaN on the higher levels."""
-    if value is None or (isinstance(value, float) and value != value) or pd.isna(value):
-        return None
-    return int(value)
-
-
 @dataclass
 class ReportView:
     result: object  # pipeline.report.ReportResult (not imported: report imports outputs)
@@ -52,10 +43,14 @@ class ReportView:
     spec: TemplateSpec = field(default_factory=load_template)
 
     @cached_property
+    def figure_rows(self) -> list[tuple[str, int | None, int | None, str, object]]:
+        """kennzahlen as plain tuples, computed once for every writer."""
+        return figure_rows(self.result.figures)
+
+    @cached_property
     def figures(self) -> dict[Key, Decimal | int]:
-        return {(r.projekt_ags, opt_int(r.projektjahr), opt_int(r.quartal), r.kennzahl):
-                (r.wert if r.kennzahl in MONEY else int(r.wert))
-                for r in self.result.figures.itertuples(index=False)}
+        return {(ags, pj, q, name): (wert if name in MONEY else int(wert))
+                for ags, pj, q, name, wert in self.figure_rows}
 
     def fig(self, ags: str, pj: int | None, q: int | None, name: str) -> Decimal | int:
         default: Decimal | int = ZERO if name in MONEY else 0

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
-
 from pipeline.outputs import csvs
 from pipeline.outputs.amif_xlsx import write_amif_workbook
 from pipeline.outputs.audit import write_audit_workbook
@@ -26,9 +24,8 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date) -> Non
         intake_rows.append([e.received.datei, e.received.sha256,
                             e.received.eingang.isoformat(), key[0], key[1], key[2],
                             e.status, errors, warnings])
-    fig_rows = [[r.projekt_ags, _opt_int(r.projektjahr), _opt_int(r.quartal), r.kennzahl,
-                 r.wert] for r in result.figures.itertuples(index=False)]
     view = ReportView(result, prog, stichtag)
+    fig_rows = view.figure_rows
     rows = lineage(view)  # herkunft.csv and pruefpfad.xlsx show the same rows
     targets = {
         "befunde.csv": lambda p: csvs.write_findings(p, result.findings),
@@ -44,6 +41,3 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date) -> Non
         write(out_dir / name)
         result.outputs.append(out_dir / name)
 
-
-def _opt_int(value: object) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
