@@ -200,7 +200,7 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
     state = store.root / "cache" / f"feedback-{_folder_key(out_dir)}"
     feedback = Background(lambda: write_feedback(result, out_dir, prog, state=state),
                           enabled=workers() > 1)
-    write_outputs(result, out_dir, prog, result.stichtag)
+    write_outputs(result, out_dir, prog, result.stichtag, parallel=workers() > 1)
     write_applied(out_dir / "ausnahmen_angewendet.csv", applied)
     result.outputs.append(out_dir / "ausnahmen_angewendet.csv")
     result.outputs += feedback.result()
