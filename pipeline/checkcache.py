@@ -59,7 +59,7 @@ class CheckCache:
 
     def put_bytes(self, sha256: str, data: bytes) -> None:
         """Store an already pickled result (workers pickle once: for the pipe and here)."""
-        write_bytes(self._path(sha256), data)
+        write_bytes(self._path(sha256), data, durable=False)
 
 
 def dump(checked: Checked) -> bytes:

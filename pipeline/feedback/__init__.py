@@ -260,11 +260,11 @@ class _Job:
         if self.kind == "befunde":
             name = _attachment_name(who, "Prüfbericht")
             data, marked = _mark_up(self.e, findings, info)
-            write_bytes(self.xlsx, data)
+            write_bytes(self.xlsx, data, durable=False)
             letter = findings_letter(info, findings, name, stichtag, marked, bool(who.to))
         else:
             data = confirmation_bytes(info, self.figures)
-            write_bytes(self.xlsx, data)
+            write_bytes(self.xlsx, data, durable=False)
             name = _attachment_name(who, "Eingangsbestätigung")
             letter = confirmation_letter(info, self.figures, name, bool(who.to))
         self._mail(letter, data, name)
@@ -272,7 +272,8 @@ class _Job:
     def _mail(self, letter: Letter, attachment: bytes | None, name: str) -> None:
         write_bytes(self.eml, draft(self.who.to, letter.subject, letter.body, attachment,
                                     date=self.info.stand, sha256=self.e.received.sha256,
-                                    attachment_name=name or None, kind=self.kind))
+                                    attachment_name=name or None, kind=self.kind),
+                    durable=False)  # checked by size, mtime and inode on the next run
 
 
 def _plan(e: Entry, index: _Index, apps: dict, folder: Path, stichtag: date,

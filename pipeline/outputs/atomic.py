@@ -12,16 +12,22 @@ FILE_MODE = 0o644  # mkstemp creates 0600; reports are meant to be shared
 
 
 @contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temp path next to `target`; on success it replaces `target` in one step."""
+def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
+    """Yield a temp path next to `target`; on success it replaces `target` in one step.
+
+    `durable=False` skips the fsync (one per file, the largest cost of writing hundreds of
+    small files): only for files that are checked before they are trusted and rewritten
+    when wrong, i.e. cache entries and feedback (see docs/decisions.md). A killed process
+    still leaves either the old or the new file; only a power cut can leave a short one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        with tmp_path.open("rb") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with tmp_path.open("rb") as fh:
+                os.fsync(fh.fileno())
         tmp_path.chmod(FILE_MODE)
         os.replace(tmp_path, target)
     finally:
@@ -29,8 +35,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
+def write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
+    with atomic_path(target, durable) as tmp:
         tmp.write_bytes(data)
 
 
