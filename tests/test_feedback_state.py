@@ -64,9 +64,9 @@ def writes(monkeypatch) -> list[str]:
     names: list[str] = []
     real = feedback.write_bytes
 
-    def counting(target: Path, data: bytes) -> None:
+    def counting(target: Path, data: bytes, durable: bool = True) -> None:
         names.append(target.name)
-        real(target, data)
+        real(target, data, durable)
 
     monkeypatch.setattr(feedback, "write_bytes", counting)
     return names
