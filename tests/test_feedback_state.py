@@ -202,11 +202,11 @@ def test_interrupted_run_keeps_the_records_of_untouched_files(result, tmp_path, 
     real = feedback.write_bytes
     calls = []
 
-    def failing(target: Path, data: bytes) -> None:
+    def failing(target: Path, data: bytes, durable: bool = True) -> None:
         calls.append(target.name)
         if len(calls) == 3:
             raise OSError("Datenträger voll")
-        real(target, data)
+        real(target, data, durable)
 
     monkeypatch.setattr(feedback, "write_bytes", failing)
     with pytest.raises(OSError):
