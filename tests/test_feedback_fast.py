@@ -145,3 +145,13 @@ def test_draft_takes_the_attachment_as_path_or_bytes(tmp_path):
                     kind="mit leerzeichen")
     assert unusual == email_package_draft("a@x.example", "Betreff", "Text\n", path, date=when,
                                           sha256="ab" * 32, kind="mit leerzeichen")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
+               max_size=90))
+def test_attachment_disposition_fast_path_equals_the_email_package(stem: str) -> None:
+    from pipeline.feedback.mail import _disposition, _disposition_by_email_package
+
+    for name in (stem, f"06431900_PJ1_Q1_{stem}ä.xlsx"):
+        assert _disposition(name) == _disposition_by_email_package(name)

@@ -24,6 +24,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 MESSAGE_ID_DOMAIN = "kisi-berichtswesen.invalid"
@@ -115,9 +116,26 @@ def _fold(name: str, value: str) -> str:
     return SMTP.fold_binary(name, header).decode("ascii")
 
 
-@lru_cache(maxsize=1024)
 def _disposition(filename: str) -> str:
-    """Content-Disposition of an attachment, as EmailMessage.add_attachment sets it."""
+    """Content-Disposition of an attachment, as EmailMessage.add_attachment sets it.
+
+    Fast path for our own non-ASCII names (…_Eingangsbestätigung.xlsx): the RFC 2231 form
+    on a continuation line, which the email package produces when the parameter does not
+    fit on the first line but fits on its own (tested equal); anything else goes through
+    the email package (≈ 0.7 ms a name, a third of a draft's time)."""
+    if not filename.isascii():
+        param = "filename*=utf-8''" + quote(filename, safe="")
+        if len(_DISPOSITION_HEAD) + 1 + len(param) > SMTP.max_line_length \
+                and 1 + len(param) < SMTP.max_line_length:
+            return f"{_DISPOSITION_HEAD}\r\n {param}\r\n"
+    return _disposition_by_email_package(filename)
+
+
+_DISPOSITION_HEAD = "Content-Disposition: attachment;"
+
+
+@lru_cache(maxsize=1024)
+def _disposition_by_email_package(filename: str) -> str:
     part = EmailMessage(policy=SMTP)
     part["Content-Disposition"] = "attachment"
     part.set_param("filename", filename, header="Content-Disposition", replace=True)
