@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from pipeline.checkcache import CheckCache, dump
@@ -27,45 +27,81 @@ def workers() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
 
 
-def check_all(received: list[Received], check: Callable[..., Checked], prog: Programme,
+def check_all(received: Iterable[Received], check: Callable[..., Checked], prog: Programme,
               known: frozenset[str] | None, cache: CheckCache | None = None,
-              progress: Callable[[int], None] = lambda n: None) -> list[Checked]:
+              progress: Callable[[int], None] = lambda n: None,
+              meanwhile: Callable[[], None] | None = None,
+              arrived: Callable[[int], None] = lambda n: None) -> list[Checked]:
     """One result per received file, in order. Cached results are reused; the others are
-    checked (on all cores when it pays), and their results stored in the cache."""
-    results: list[Checked | None] = [None] * len(received)
-    todo = []
-    for i, r in enumerate(received):
-        hit = cache.get(r.sha256, r.datei) if cache and r.problem is None else None
-        if hit is not None:
-            results[i] = hit
-            progress(1)
-        else:
-            todo.append(i)
-    n_workers = min(workers(), len(todo))
-    if n_workers > 1 and len(todo) >= MIN_FILES_FOR_POOL:
-        _pooled(received, todo, results, check, prog, known, cache, n_workers, progress)
-    else:
-        for i in todo:
-            results[i] = pickle.loads(_work(check, received[i], prog, known, cache))
-            progress(1)
+    checked, on all cores once there are enough of them, while later files are still
+    arriving (`received` may be a generator: intake stores file n+1 while file n is being
+    checked). `meanwhile` runs in this process after the last file was handed out, while
+    the workers are still busy (the report imports its rendering modules there)."""
+    results: list[Checked | None] = []
+    todo: list[tuple[int, Received]] = []  # not cached, not yet handed to the pool
+    pending: dict[Future[bytes], tuple[int, Received]] = {}
+    pool: ProcessPoolExecutor | None = None
+    n_workers = workers()
+    try:
+        for r in received:
+            arrived(1)
+            i = len(results)
+            results.append(None)
+            hit = cache.get(r.sha256, r.datei) if cache and r.problem is None else None
+            if hit is not None:
+                results[i] = hit
+                progress(1)
+                continue
+            todo.append((i, r))
+            if pool is None and n_workers > 1 and len(todo) >= MIN_FILES_FOR_POOL:
+                pool = ProcessPoolExecutor(n_workers)
+            if pool is not None:
+                _submit(pool, pending, todo, check, prog, known, cache)
+                todo = []
+        if meanwhile is not None:
+            meanwhile()
+        if pool is not None:
+            _gather(pending, results, check, prog, known, cache, progress)
+        else:  # too few files to pay for a pool
+            for i, r in todo:
+                results[i] = pickle.loads(_work(check, r, prog, known, cache))
+                progress(1)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]
 
 
-def _pooled(received, todo, results, check, prog, known, cache, n_workers, progress) -> None:
-    left = set(todo)
+class _Unsent(Future):
+    """Stands for a file the pool refused (it broke): gathered as a broken result."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_exception(BrokenProcessPool("not submitted"))
+
+
+def _submit(pool, pending, todo, check, prog, known, cache) -> None:
+    for i, r in todo:
+        try:
+            future = pool.submit(_work, check, r, prog, known, cache)
+        except BrokenProcessPool:  # a worker died: noticed again when gathering
+            future = _Unsent()
+        pending[future] = (i, r)
+
+
+def _gather(pending, results, check, prog, known, cache, progress) -> None:
+    left = dict(pending.values())
     try:
-        with ProcessPoolExecutor(n_workers) as pool:
-            futures = {pool.submit(_work, check, received[i], prog, known, cache): i
-                       for i in todo}
-            for future in as_completed(futures):
-                i = futures[future]
-                results[i] = pickle.loads(future.result())
-                left.discard(i)
-                progress(1)
-    except BrokenProcessPool:
-        for i in sorted(left):
-            results[i] = _isolated(received[i], check, prog, known, cache)
+        for future in as_completed(pending):
+            i, _r = pending[future]
+            results[i] = pickle.loads(future.result())
+            del left[i]
             progress(1)
+    except BrokenProcessPool:
+        pass
+    for i, r in sorted(left.items()):  # one died: the rest one per fresh process
+        results[i] = _isolated(r, check, prog, known, cache)
+        progress(1)
 
 
 def _isolated(r: Received, check, prog: Programme, known, cache) -> Checked:

@@ -21,6 +21,10 @@ class Progress:
     def start(self, total: int) -> None:
         self.total, self.done, self.started = total, 0, time.monotonic()
 
+    def expect(self, n: int = 1) -> None:
+        """`n` more files to check (the total grows while the inbox is being read)."""
+        self.total += n
+
     def advance(self, n: int = 1) -> None:
         self.done += n
         now = time.monotonic()

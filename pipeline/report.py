@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING, TypeVar
 
 from pipeline import waivers
-from pipeline.aggregate import AppInfo, kennzahlen
 from pipeline.checkcache import CheckCache
 from pipeline.facts import Facts, extract
-from pipeline.feedback import write_feedback
 from pipeline.findings import Finding, sort_key
 from pipeline.forked import Background
-from pipeline.intake import Received, Store, collect, sha256_file
+from pipeline.intake import Received, Store, iter_collect, sha256_file
 from pipeline.ledger import record_run
 from pipeline.lock import Busy, run_lock
 from pipeline.outputs.atomic import remove_stale_temp_files
-from pipeline.outputs.waivers_csv import write_applied
-from pipeline.outputs.write import write_outputs
 from pipeline.parallel import check_all, workers
 from pipeline.periods import Period
 from pipeline.progress import Progress
@@ -36,7 +31,13 @@ from pipeline.select import USED, Entry, decide
 from pipeline.spec import Programme, load_programme, load_template
 from pipeline.validate import Checked, check_bytes, for_report
 
+if TYPE_CHECKING:  # imported when needed (see import_rendering)
+    import pandas as pd
+
+    from pipeline.aggregate import AppInfo
+
 STORE_DIR = "eingangsarchiv"
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -122,6 +123,8 @@ def _apps_for_figures(apps: list[Application], entries: list[Entry],
                       prog: Programme) -> list[AppInfo]:
     """Registry applications; without a registry, every AGS seen in a used submission at
     the programme's maximum approval (documented in docs/decisions.md)."""
+    from pipeline.aggregate import AppInfo
+
     if apps:
         return [AppInfo(a.ags, a.bewilligung_eur) for a in sorted(apps, key=lambda a: a.ags)]
     seen = sorted({e.key[0] for e in entries if e.status == USED})
@@ -161,6 +164,59 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
         raise ConfigError(str(err)) from err
 
 
+class Recorded(Iterable[T]):
+    """An iterator whose items are kept: consumed once (by the checking, which starts on
+    the first files while intake stores the next), then iterated again from `items`."""
+
+    def __init__(self, items: Iterator[T]) -> None:
+        self._source: Iterator[T] | None = items
+        self.items: list[T] = []
+
+    def __iter__(self) -> Iterator[T]:
+        if self._source is None:
+            return iter(self.items)
+        return self._consume()
+
+    def _consume(self) -> Iterator[T]:
+        source, self._source = self._source, None
+        for item in source:  # type: ignore[union-attr]
+            self.items.append(item)
+            yield item
+
+
+def import_rendering() -> None:
+    """Import what aggregation and rendering need (pandas, openpyxl, xlsxwriter, jinja2:
+    ≈ 0.4 s) while the workers check files, not before: the workers never need them."""
+    import pipeline.aggregate  # noqa: F401
+    import pipeline.feedback  # noqa: F401
+    import pipeline.outputs.waivers_csv  # noqa: F401
+    import pipeline.outputs.write  # noqa: F401
+
+
+def kennzahlen(*args, **kwargs):
+    from pipeline.aggregate import kennzahlen as compute
+
+    return compute(*args, **kwargs)
+
+
+def write_outputs(*args, **kwargs) -> None:
+    from pipeline.outputs.write import write_outputs as write
+
+    write(*args, **kwargs)
+
+
+def write_applied(*args, **kwargs) -> None:
+    from pipeline.outputs.waivers_csv import write_applied as write
+
+    write(*args, **kwargs)
+
+
+def write_feedback(*args, **kwargs) -> list[Path]:
+    from pipeline.feedback import write_feedback as write
+
+    return write(*args, **kwargs)
+
+
 def _folder_key(folder: Path) -> str:
     """Feedback written into one output folder is remembered per folder (a store may serve
     several output folders; then each keeps its own record)."""
@@ -170,11 +226,13 @@ def _folder_key(folder: Path) -> str:
 def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store, stichtag,
          progress, use_cache) -> ReportResult:
     remove_stale_temp_files(out_dir)
-    received = collect(inbox, store, prog.limits)
     progress = progress or Progress(quiet=True)
-    progress.start(len(received))
+    progress.start(0)
     cache = CheckCache(store.root, prog, known) if use_cache else None
-    checked = check_all(received, check_received, prog, known, cache, progress.advance)
+    received = Recorded(iter_collect(inbox, store, prog.limits))
+    checked = check_all(received, check_received, prog, known, cache, progress.advance,
+                        meanwhile=import_rendering, arrived=progress.expect)
+    received = received.items
     progress.finish()
     entries = decide([Entry(r, c) for r, c in zip(received, checked, strict=True)])
     _attach(entries, _app_findings(entries, prog))

@@ -6,6 +6,7 @@ never used to build a path: bytes go to the content-addressed store under their 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -29,12 +30,16 @@ def skipped(rel: Path) -> bool:
 
 
 def collect(inbox: Path, store: Store, limits: Limits) -> list[Received]:
-    found: list[Received] = []
+    return list(iter_collect(inbox, store, limits))
+
+
+def iter_collect(inbox: Path, store: Store, limits: Limits) -> Iterator[Received]:
+    """Each received file as soon as it is stored (the report checks the first files while
+    later ones are still being stored), in the order of `collect`."""
     for path in sorted(p for p in inbox.rglob("*") if p.is_file() and not p.is_symlink()):
         rel = path.relative_to(inbox)
         if not skipped(rel):
-            found.extend(_take(path, utf8_text(rel.as_posix()), store, limits))
-    return found
+            yield from _take(path, utf8_text(rel.as_posix()), store, limits)
 
 
 def _mtime(path: Path) -> datetime:

@@ -1,0 +1,81 @@
+"""check_all: files stream in from intake, cached and checked results keep their order."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.intake import TZ, Origin, Received
+from pipeline.parallel import check_all
+from pipeline.spec import load_programme
+from pipeline.validate import Checked
+
+PROG = load_programme()
+
+
+def checked_where(r: Received, prog, known) -> Checked:
+    """A stand-in check: records the process that checked the file."""
+    return Checked(r.datei, r.sha256, readable=bool(os.getpid()), findings=[])
+
+
+class HalfCache:
+    """Every third file is cached; the rest must be checked (and are stored by the process
+    that checked them, so into files)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get(self, sha256: str, datei: str) -> Checked | None:
+        return Checked(datei, sha256, readable=False) if int(sha256) % 3 == 0 else None
+
+    def put_bytes(self, sha256: str, data: bytes) -> None:
+        (self.folder / sha256).write_bytes(data)
+
+    @property
+    def stored(self) -> list[str]:
+        return [p.name for p in self.folder.iterdir()]
+
+
+def received(n: int, log: list[str]) -> Iterator[Received]:
+    for i in range(n):
+        log.append(f"stored {i}")
+        yield Received(Path(f"/nirgends/{i}"), f"datei{i}.xlsx", str(i), 1,
+                       datetime(2026, 1, 1, tzinfo=TZ), Origin("datei", f"datei{i}.xlsx"))
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_streamed_files_keep_their_order_with_cache_hits_between(monkeypatch, workers,
+                                                                 tmp_path):
+    monkeypatch.setenv("KISI_WORKERS", workers)
+    log: list[str] = []
+    cache = HalfCache(tmp_path)
+    seen: list[int] = []
+    results = check_all(received(30, log), checked_where, PROG, None, cache,
+                        progress=seen.append, meanwhile=lambda: log.append("meanwhile"),
+                        arrived=lambda n: log.append("arrived"))
+    assert [c.datei for c in results] == [f"datei{i}.xlsx" for i in range(30)]
+    assert [c.readable for c in results] == [i % 3 != 0 for i in range(30)]
+    assert len(seen) == 30 and log.count("arrived") == 30
+    # meanwhile runs once, after the last file was handed out
+    assert log.index("meanwhile") == len(log) - 1 and log.count("meanwhile") == 1
+    assert sorted(cache.stored, key=int) == [str(i) for i in range(30) if i % 3 != 0]
+
+
+def test_checking_starts_before_intake_has_finished(monkeypatch):
+    """With a pool, the first files are handed out while later ones are still stored."""
+    monkeypatch.setenv("KISI_WORKERS", "2")
+    log: list[str] = []
+    handed: list[int] = []
+    real_submit = __import__("pipeline.parallel", fromlist=["_submit"])._submit
+
+    def submit(pool, pending, todo, *args):
+        handed.append(len([x for x in log if x.startswith("stored")]))
+        return real_submit(pool, pending, todo, *args)
+
+    monkeypatch.setattr("pipeline.parallel._submit", submit)
+    check_all(received(40, log), checked_where, PROG, None, None)
+    assert handed[0] < 40 and handed[-1] == 40
