@@ -82,6 +82,7 @@ class Package:
         # Bytes handed to parsers so far: a part referenced many times (a thousand <sheet>
         # entries pointing at one big part) must not multiply the work.
         self._parsed = 0
+        self._seen: set[str] = set()  # parts parsed in full (their DOCTYPE check is done)
 
     def has(self, part: str) -> bool:
         return part.lower() in self._infos
@@ -95,6 +96,7 @@ class Package:
         if info is None:
             raise XlsxError("corrupt", f"missing part {part}")
         budget = self.limits.max_total_bytes
+        self._seen.add(info.filename)
         try:
             for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes):
                 self._parsed += len(chunk)
@@ -117,8 +119,11 @@ class Package:
         """Refuse a DOCTYPE in any member, also in parts we never parse (theme, docProps,
         custom XML): other tools open these files too (openpyxl keeps the theme as raw bytes
         and writes it back into a copy). A DOCTYPE can only stand before the first element,
-        so each member is read up to there; a member that is not XML stops at once."""
+        so each member is read up to there; a member that is not XML stops at once. Parts
+        already parsed in full are skipped: their parser refused a DOCTYPE itself."""
         for info in self._infos.values():
+            if info.filename in self._seen:
+                continue
             parser = new_parser()
             parser.StartElementHandler = _stop
             try:

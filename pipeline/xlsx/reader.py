@@ -54,7 +54,6 @@ def _collector_paused() -> Iterator[None]:
 def _read_package(pkg: Package, referenced_only: bool = False) -> RawWorkbook:
     if not pkg.has("[Content_Types].xml"):
         raise XlsxError("not_workbook", "no [Content_Types].xml")
-    pkg.refuse_doctypes()
     main = _workbook_part(pkg)
     part = read_workbook(pkg, main)
     rels = {rel.id: rel for rel in pkg.rels(main)}
@@ -74,6 +73,7 @@ def _read_package(pkg: Package, referenced_only: bool = False) -> RawWorkbook:
     for name, rel_id in part.sheets:
         _read_sheet(pkg, book, name, rels.get(rel_id), ctx,
                     skip_unless_table=referenced_only and name not in named)
+    pkg.refuse_doctypes()  # the parts not parsed above (theme, docProps, unread sheets)
     return book
 
 
