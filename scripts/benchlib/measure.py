@@ -150,20 +150,37 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: private pages plus each shared page divided by the number of
+    processes sharing it. Summed over a process tree it counts memory once, where the RSS
+    sum counts every page a forked child still shares with its parent again."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * KB
+    except OSError:
+        pass
+    return 0
+
+
 class RssSampler(threading.Thread):
-    """Polls VmRSS of a process and all its descendants; keeps the peak of the sum and of
-    the largest single process."""
+    """Polls VmRSS and PSS of a process and all its descendants; keeps the peak of the RSS
+    sum, of the PSS sum and of the largest single process."""
 
     def __init__(self, pid: int, interval: float = SAMPLE_SECONDS) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.stop = threading.Event()
         self.peak_tree = self.peak_single = self.samples = self.max_procs = 0
+        self.peak_pss = 0
 
     def run(self) -> None:
         while not self.stop.is_set():
-            sizes = [rss_bytes(p) for p in process_tree(self.pid)]
+            tree = process_tree(self.pid)
+            sizes = [rss_bytes(p) for p in tree]
             self.peak_tree = max(self.peak_tree, sum(sizes))
+            self.peak_pss = max(self.peak_pss, sum(pss_bytes(p) for p in tree))
             self.peak_single = max(self.peak_single, max(sizes, default=0))
             self.max_procs = max(self.max_procs, sum(1 for s in sizes if s))
             self.samples += 1
@@ -177,6 +194,7 @@ class KisiRun:
     cpu_seconds: float
     peak_tree_bytes: int
     peak_single_bytes: int
+    peak_pss_bytes: int
     samples: int
     max_procs: int
     errors: int | None
@@ -218,7 +236,8 @@ def kisi_report(inbox: Path, out: Path, registry: Path | None, stichtag: date,
     if proc.returncode != 0:
         raise RuntimeError(f"kisi report failed ({proc.returncode}):\n{stdout}\n{stderr}")
     m = SUMMARY.search(stdout)
-    return KisiRun(seconds, cpu, sampler.peak_tree, sampler.peak_single, sampler.samples,
+    return KisiRun(seconds, cpu, sampler.peak_tree, sampler.peak_single, sampler.peak_pss,
+                   sampler.samples,
                    sampler.max_procs, int(m[1]) if m else None, int(m[2]) if m else None,
                    stdout.strip())
 
@@ -375,7 +394,12 @@ def output_rows(out: Path) -> dict[str, Any]:
     for path in sorted(out.glob("*.csv")):
         with path.open(encoding="utf-8-sig", newline="") as fh:
             found[path.name] = max(sum(1 for _ in csv.reader(fh)) - 1, 0)
-    found["excel_row_limit_hit"] = [f"{name} › {sheet}" for name, sheets in found.items()
-                                    if isinstance(sheets, dict)
-                                    for sheet, n in sheets.items() if n >= EXCEL_MAX_ROWS]
+    found["sheets_full"] = [f"{name} › {sheet}" for name, sheets in found.items()
+                            if isinstance(sheets, dict)
+                            for sheet, n in sheets.items() if n >= EXCEL_MAX_ROWS]
+    # The audit trail continues on "Herkunft 2", … past Excel's limit: every lineage row
+    # of herkunft.csv must be on one of those sheets (one header row each).
+    audit = found.get("pruefpfad.xlsx", {})
+    on_sheets = sum(n - 1 for sheet, n in audit.items() if sheet.startswith("Herkunft"))
+    found["herkunft_complete"] = on_sheets == found.get("herkunft.csv", -1)
     return found
