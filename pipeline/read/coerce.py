@@ -79,6 +79,9 @@ class Value(tuple):
         return self.problem is None and self.value is not None
 
 
+_tuple_new = tuple.__new__
+
+
 def _value_of(fields: tuple) -> Value:
     """A Value from its plain tuple (pickling, the result cache)."""
     return tuple.__new__(Value, fields)
@@ -166,16 +169,18 @@ def _tidy(text: str) -> str:
 def coerce(cell: RawCell | None, sheet: str, ref: str, type_: str, date1904: bool) -> Value:
     """Convert one stored cell to `type_` (text, int, decimal, money, date, choice, yes,
     email, ags). Blank cells give value None without a problem."""
-    if cell is None or (cell.kind == "" and cell.formula is None):
-        return Value(sheet, ref, "")
-    raw = shown(cell.text)
-    if cell.formula is not None and not cell.has_value:
-        return Value(sheet, ref, shown("=" + cell.formula), problem="no_cached",
-                     formula=cell.formula)
-    if cell.kind == "e":
-        return Value(sheet, ref, raw, problem="excel_error", formula=cell.formula)
+    if cell is None:
+        return _tuple_new(Value, (sheet, ref, "", None, None, None, None))
+    _ref, _row, _col, kind, text, formula, has_value, _date = cell
+    if kind == "" and formula is None:
+        return _tuple_new(Value, (sheet, ref, "", None, None, None, None))
+    raw = text if len(text) <= RAW_SHOWN else shown(text)
+    if formula is not None and not has_value:
+        return Value(sheet, ref, shown("=" + formula), problem="no_cached", formula=formula)
+    if kind == "e":
+        return Value(sheet, ref, raw, problem="excel_error", formula=formula)
     value, problem, note = _convert(cell, type_, date1904)
-    return Value(sheet, ref, raw, value, problem, cell.formula, note)
+    return _tuple_new(Value, (sheet, ref, raw, value, problem, formula, note))
 
 
 def _convert(cell: RawCell, type_: str, date1904: bool) -> tuple[object, str | None, str | None]:
@@ -204,10 +209,19 @@ def _as_text(cell: RawCell) -> str:
     return _tidy(cell.text)
 
 
+@lru_cache(maxsize=4096)
+def _serial_day(text: str, date1904: bool) -> date | None:
+    """The day of a date serial as stored ('45931'); cached: a quarter has ~90 days."""
+    try:
+        number = _sane(Decimal(text))
+    except InvalidOperation:
+        return None
+    return serial_to_date(number, date1904) if number is not None else None
+
+
 def _as_date(cell: RawCell, date1904: bool) -> tuple[object, str | None, str | None]:
     if cell.kind == "n":
-        number = _number(cell)
-        day = serial_to_date(number, date1904) if number is not None else None
+        day = _serial_day(cell.text, date1904)
         return (day, None, None) if day else (None, "type", None)
     if cell.kind == "d":
         try:

@@ -8,7 +8,6 @@ a structure problem for the rules to report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from pipeline.read.coerce import Value, coerce
 from pipeline.read.refs import a1, parse_cell, parse_range
@@ -187,11 +186,12 @@ def _read_table(raw: RawWorkbook, ts: TableSpec, sub: Submission, max_rows: int)
         sub.tables[ts.name] = []
         return
     rows: list[Row] = []
+    cols = _columns(ts, positions)
     for number in numbers:
-        row = _row(raw, ts, table, positions, number)
+        row = _row(raw, table, cols, number)
         if row is not None:
             rows.append(row)
-    rows.extend(_rows_below(raw, ts, table, positions, last_body, cells))
+    rows.extend(_rows_below(raw, table, cols, last_body))
     if len(rows) > max_rows:
         sub.problems.append(Problem("too_many_rows", ts.name, str(len(rows)), sheet=table.sheet))
         rows = rows[:max_rows]
@@ -202,35 +202,32 @@ def _find_table_ci(raw: RawWorkbook, name: str) -> TableDef | None:
     return next((t for n, t in raw.tables.items() if n.lower() == name.lower()), None)
 
 
-def _row(raw: RawWorkbook, ts: TableSpec, table: TableDef, positions: dict[str, int],
+def _row(raw: RawWorkbook, table: TableDef, cols: tuple[tuple[str, int, str, str], ...],
          number: int, outside: bool = False) -> Row | None:
     cells, sheet, date1904 = raw.cells[table.sheet], table.sheet, raw.date1904
     digits = str(number)
     values = {
         name: coerce(cells.get((number, col)), sheet, letters + digits, type_, date1904)
-        for name, col, letters, type_ in _columns(ts, tuple(positions.items()))
+        for name, col, letters, type_ in cols
     }
     if all(v.is_blank for v in values.values()):
         return None
     return Row(number, values, outside)
 
 
-@lru_cache(maxsize=256)
-def _columns(ts: TableSpec, placed: tuple[tuple[str, int], ...]
-             ) -> tuple[tuple[str, int, str, str], ...]:
+def _columns(ts: TableSpec, positions: dict[str, int]) -> tuple[tuple[str, int, str, str], ...]:
     """(name, column number, column letters, type) of the spec's columns, in spec order."""
-    positions = dict(placed)
     return tuple((c.name, positions[c.name], column_letters(positions[c.name]), c.type)
                  for c in ts.columns)
 
 
-def _rows_below(raw, ts, table, positions, last_body, cells) -> list[Row]:
+def _rows_below(raw, table, cols, last_body) -> list[Row]:
     """Rows typed directly under a table that did not grow (LibreOffice does not extend
     Excel tables): read them until the first empty row, and say so."""
     rows = []
     number = last_body + 1
     while True:
-        row = _row(raw, ts, table, positions, number, outside=True)
+        row = _row(raw, table, cols, number, outside=True)
         if row is None or _is_total_row(row):
             return rows
         rows.append(row)
