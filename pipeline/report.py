@@ -193,6 +193,9 @@ def import_rendering() -> None:
     import pipeline.outputs.write  # noqa: F401
 
 
+# The phases below import their modules on first call (import_rendering has usually done
+# it already), so `kisi report` starts without pandas, openpyxl and jinja2 and the check
+# workers are forked without them. They are also the names the benchmark times.
 def kennzahlen(*args, **kwargs):
     from pipeline.aggregate import kennzahlen as compute
 
