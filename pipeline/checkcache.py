@@ -54,9 +54,6 @@ class CheckCache:
             return None
         return relocate(checked, datei)
 
-    def put(self, checked: Checked) -> None:
-        self.put_bytes(checked.sha256, dump(checked))
-
     def put_bytes(self, sha256: str, data: bytes) -> None:
         """Store an already pickled result (workers pickle once: for the pipe and here)."""
         write_bytes(self._path(sha256), data, durable=False)
