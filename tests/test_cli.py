@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pipeline import service
@@ -100,3 +103,28 @@ def test_demo_runs_end_to_end(tmp_path: Path):
     statuses = (tmp_path / "demo" / "ausgabe" / "eingaenge.csv").read_text(encoding="utf-8")
     for status in ("verwendet", "fehlerhaft", "abgelehnt", "doppelt"):
         assert f",{status}," in statuses
+
+
+@pytest.mark.parametrize(("args", "code", "shown"), [
+    (["--help"], 0, "Usage"),
+    (["gibt-es-nicht"], 2, "No such command"),
+    (["report", "--input", "/gibt/es/nicht", "--output", "{tmp}/aus"], 2, ""),
+])
+def test_console_script_keeps_exit_codes_and_output(tmp_path, args, code, shown):
+    """`kisi` leaves with os._exit after flushing: the exit code and every line printed
+    (also into a pipe) must survive that."""
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    done = subprocess.run([sys.executable, "-c", "from pipeline.cli import entry; entry()",
+                           *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == code
+    assert shown in done.stdout + done.stderr
+
+
+def test_console_script_report_output_reaches_a_pipe(tmp_path):
+    box = tmp_path / "eingang"
+    box.mkdir()
+    done = subprocess.run([sys.executable, "-c", "from pipeline.cli import entry; entry()",
+                           "report", "--input", str(box), "--output", str(tmp_path / "aus")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert "0 Datei(en) in" in done.stdout and (tmp_path / "aus" / "kennzahlen.csv").is_file()
