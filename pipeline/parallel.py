@@ -40,6 +40,7 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
     results: list[Checked | None] = []
     todo: list[tuple[int, Received]] = []  # not cached, not yet handed to the pool
     pending: dict[Future[bytes], tuple[int, Received]] = {}
+    refused: list[tuple[int, Received]] = []  # the pool broke before taking them
     pool: ProcessPoolExecutor | None = None
     n_workers = workers()
     try:
@@ -56,12 +57,12 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
             if pool is None and n_workers > 1 and len(todo) >= MIN_FILES_FOR_POOL:
                 pool = ProcessPoolExecutor(n_workers)
             if pool is not None:
-                _submit(pool, pending, todo, check, prog, known, cache)
+                refused += _submit(pool, pending, todo, check, prog, known, cache)
                 todo = []
         if meanwhile is not None:
             meanwhile()
         if pool is not None:
-            _gather(pending, results, check, prog, known, cache, progress)
+            _gather(pending, refused, results, check, prog, known, cache, progress)
         else:  # too few files to pay for a pool
             for i, r in todo:
                 results[i] = pickle.loads(_work(check, r, prog, known, cache))
@@ -72,25 +73,18 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
     return results  # type: ignore[return-value]
 
 
-class _Unsent(Future):
-    """Stands for a file the pool refused (it broke): gathered as a broken result."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.set_exception(BrokenProcessPool("not submitted"))
-
-
-def _submit(pool, pending, todo, check, prog, known, cache) -> None:
-    for i, r in todo:
+def _submit(pool, pending, todo, check, prog, known, cache) -> list[tuple[int, Received]]:
+    """Hand `todo` to the pool; returns what a broken pool refused."""
+    for k, (i, r) in enumerate(todo):
         try:
-            future = pool.submit(_work, check, r, prog, known, cache)
-        except BrokenProcessPool:  # a worker died: noticed again when gathering
-            future = _Unsent()
-        pending[future] = (i, r)
+            pending[pool.submit(_work, check, r, prog, known, cache)] = (i, r)
+        except BrokenProcessPool:  # a worker died
+            return todo[k:]
+    return []
 
 
-def _gather(pending, results, check, prog, known, cache, progress) -> None:
-    left = dict(pending.values())
+def _gather(pending, refused, results, check, prog, known, cache, progress) -> None:
+    left = dict(pending.values()) | dict(refused)
     try:
         for future in as_completed(pending):
             i, _r = pending[future]

@@ -79,3 +79,21 @@ def test_checking_starts_before_intake_has_finished(monkeypatch):
     monkeypatch.setattr("pipeline.parallel._submit", submit)
     check_all(received(40, log), checked_where, PROG, None, None)
     assert handed[0] < 40 and handed[-1] == 40
+
+
+def dies_on_file_3(r: Received, prog, known) -> Checked:
+    """A stand-in check that kills its worker process on one file (a reader crash)."""
+    if r.datei == "datei3.xlsx":
+        os._exit(70)
+    return Checked(r.datei, r.sha256, findings=[])
+
+
+def test_a_worker_dying_while_files_still_arrive_costs_only_that_file(monkeypatch):
+    """The pool breaks during intake: files it refused and files it lost are checked one
+    per fresh process; only the file that kills its process again is rejected."""
+    monkeypatch.setenv("KISI_WORKERS", "2")
+    results = check_all(received(30, []), dies_on_file_3, PROG, None, None)
+    assert [c.datei for c in results] == [f"datei{i}.xlsx" for i in range(30)]
+    rejected = [c.datei for c in results if not c.readable]
+    assert rejected == ["datei3.xlsx"]
+    assert [f.regel for f in results[3].findings] == ["DATEI_ABSTURZ"]
