@@ -163,7 +163,8 @@ def shown(text: str) -> str:
 def _tidy(text: str) -> str:
     """Single spaces inside a one-line text, a multi-line text stripped. Cached: a shared
     string repeated in 20,000 cells becomes one object, not 20,000 copies."""
-    return " ".join(text.split()) if "\n" not in text else text.strip()
+    tidy = " ".join(text.split()) if "\n" not in text else text.strip()
+    return text if tidy == text else tidy  # the same object as `raw` when nothing changed
 
 
 def coerce(cell: RawCell | None, sheet: str, ref: str, type_: str, date1904: bool) -> Value:

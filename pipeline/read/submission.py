@@ -8,6 +8,7 @@ a structure problem for the rules to report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline.read.coerce import Value, coerce
 from pipeline.read.refs import a1, parse_cell, parse_range
@@ -30,8 +31,10 @@ class Problem:
     cell: str = ""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One table row: its sheet row number and a value per spec column (a tuple: a run
+    keeps ~100 of them per workbook)."""
+
     number: int
     values: dict[str, Value]
     outside_table: bool = False
