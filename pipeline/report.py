@@ -32,9 +32,7 @@ from pipeline.spec import Programme, load_programme, load_template
 from pipeline.validate import Checked, check_bytes, for_report
 
 if TYPE_CHECKING:  # imported when needed (see import_rendering)
-    import pandas as pd
-
-    from pipeline.aggregate import AppInfo
+    from pipeline.aggregate import AppInfo, FigureRow
 
 STORE_DIR = "eingangsarchiv"
 T = TypeVar("T")
@@ -48,7 +46,7 @@ class ConfigError(Exception):
 class ReportResult:
     entries: list[Entry]
     findings: list[Finding]
-    figures: pd.DataFrame
+    figures: list[FigureRow]  # kennzahlen rows, report order (pipeline.aggregate)
     applications: list[Application]
     registry_findings: list[Finding] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)

@@ -108,14 +108,12 @@ def test_a_changed_input_rewrites_exactly_its_files(result, tmp_path, writes):
     one, other = clean[0], clean[1]
 
     # a key figure of one quarter
-    df = result.figures.copy()
-    key, q = one.key, df["quartal"] == one.key[2]
-    hit = (df["projekt_ags"] == key[0]) & (df["projektjahr"] == key[1]) & q \
-        & (df["kennzahl"] == "tn_gesamt")
-    assert hit.sum() == 1
-    df.loc[hit, "wert"] = 999
+    key = one.key
+    target = (key[0], key[1], key[2], "tn_gesamt")
+    assert sum(1 for row in result.figures if row[:4] == target) == 1
+    figures = [(*row[:4], 999) if row[:4] == target else row for row in result.figures]
     writes.clear()
-    changed = replace(result, figures=df)
+    changed = replace(result, figures=figures)
     assert write_feedback(changed, out, PROG, state=state) == paths
     assert set(writes) == _pair(paths, one.received.sha256)
     (mail,) = [n for n in writes if n.endswith(".eml")]

@@ -138,18 +138,11 @@ class _Index:
         return self.figures.get((who.ags, who.period.projektjahr, who.period.quartal), {})
 
 
-def _figure_index(df) -> dict[tuple, dict[str, object]]:
-    """{(ags, pj, q): {kennzahl: wert}} in one pass over the figures (a later row of the
-    same kennzahl wins, as in a dict built from the filtered rows)."""
-    if df is None or len(df) == 0:
-        return {}
-    try:
-        columns = [df[c].tolist() for c in
-                   ("projekt_ags", "projektjahr", "quartal", "kennzahl", "wert")]
-    except KeyError:
-        return {}
+def _figure_index(rows) -> dict[tuple, dict[str, object]]:
+    """{(ags, pj, q): {kennzahl: wert}} in one pass over the kennzahlen rows (a later row
+    of the same kennzahl wins, as in a dict built from the filtered rows)."""
     index: dict[tuple, dict[str, object]] = {}
-    for ags, pj, q, kennzahl, wert in zip(*columns, strict=True):
+    for ags, pj, q, kennzahl, wert in rows or ():
         index.setdefault((ags, pj, q), {})[kennzahl] = wert
     return index
 

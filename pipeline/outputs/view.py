@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cached_property
 
-from pipeline.aggregate import TOTAL, figure_rows
+from pipeline.aggregate import TOTAL, FigureRow
 from pipeline.funding import FIGURES
 from pipeline.money import ZERO
 from pipeline.periods import Period, all_periods, quarter_end, quarter_start
@@ -42,10 +42,10 @@ class ReportView:
     stichtag: date
     spec: TemplateSpec = field(default_factory=load_template)
 
-    @cached_property
-    def figure_rows(self) -> list[tuple[str, int | None, int | None, str, object]]:
-        """kennzahlen as plain tuples, computed once for every writer."""
-        return figure_rows(self.result.figures)
+    @property
+    def figure_rows(self) -> list[FigureRow]:
+        """kennzahlen rows (projekt_ags, projektjahr, quartal, kennzahl, wert)."""
+        return self.result.figures
 
     @cached_property
     def figures(self) -> dict[Key, Decimal | int]:
