@@ -21,7 +21,6 @@ from pipeline.periods import Period, all_periods
 from pipeline.spec import Programme, TemplateSpec
 
 TOTAL = "GESAMT"
-COLUMNS = ["projekt_ags", "projektjahr", "quartal", "kennzahl", "wert"]
 
 # (projekt_ags, projektjahr, quartal, kennzahl, wert); projektjahr/quartal None on the
 # project and total levels. wert: Decimal for money, int for counts.

@@ -139,10 +139,10 @@ def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
                 return  # only a style: nothing to read
             else:
                 cell_kind, cell_text, has_value = "", "", False
-            cells[row, col] = _tuple_new(RawCell, (  # make_cell, inlined
+            cells[row, col] = make_cell(
                 ref or address(), row, col, cell_kind, cell_text, formula, has_value,
                 style in date_styles,
-            ))  # fmt: skip
+            )  # fmt: skip
         elif tag == "f":
             formula = join(text)
             if len(formula) > max_text:
