@@ -1,5 +1,6 @@
 """The pandas implementation of kennzahlen that pipeline/aggregate.py replaced (kept as
 the oracle for tests/test_aggregate.py: both must give the same rows, values and types).
+Only the computation is kept here; names, spec lookups and AppInfo come from the pipeline.
 
 Consolidate: quarter facts per application -> funding results -> kennzahlen rows.
 
@@ -11,32 +12,16 @@ the latest quarter with a used submission instead of a sum.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
 
 import pandas as pd
 
+from pipeline.aggregate import TOTAL, AppInfo, count_figures, stock_figures
 from pipeline.facts import Facts
 from pipeline.funding import FIGURES, QuarterInput, compute
 from pipeline.periods import Period, all_periods
 from pipeline.spec import Programme, TemplateSpec
 
-TOTAL = "GESAMT"
 COLUMNS = ["projekt_ags", "projektjahr", "quartal", "kennzahl", "wert"]
-
-
-@dataclass(frozen=True)
-class AppInfo:
-    ags: str
-    approval: Decimal
-
-
-def count_figures(spec: TemplateSpec) -> list[str]:
-    return [f.figure for f in spec.fields if f.figure] + ["massnahmen", "massnahmen_teilnehmende"]
-
-
-def stock_figures(spec: TemplateSpec) -> set[str]:
-    return {f.figure for f in spec.fields if f.figure and f.aggregate == "last"}
 
 
 def quarter_rows(prog: Programme, spec: TemplateSpec, apps: Iterable[AppInfo],

@@ -139,29 +139,27 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
-def rss_bytes(pid: int) -> int:
+def _proc_kb(path: str, field: str) -> int:
+    """Bytes of the `field:` line (in kB) of a /proc file; 0 when the process is gone."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+        with open(path, encoding="ascii", errors="replace") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * KB
     except OSError:
         pass
     return 0
+
+
+def rss_bytes(pid: int) -> int:
+    return _proc_kb(f"/proc/{pid}/status", "VmRSS:")
 
 
 def pss_bytes(pid: int) -> int:
     """Proportional set size: private pages plus each shared page divided by the number of
     processes sharing it. Summed over a process tree it counts memory once, where the RSS
     sum counts every page a forked child still shares with its parent again."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * KB
-    except OSError:
-        pass
-    return 0
+    return _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 class RssSampler(threading.Thread):
