@@ -10,7 +10,7 @@ STICHTAG ?=
 
 .PHONY: report test demo lint catalogue bench fuzz status clean install
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py pipeline/xlsx/_scan.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"

@@ -50,6 +50,23 @@ def _stop(*_args: object) -> None:
     raise _PrologRead
 
 
+class _Prolog:
+    """Reads a part's bytes up to its first element with a refusing parser (new_parser)."""
+
+    def __init__(self) -> None:
+        self._parser = new_parser()
+        self._parser.StartElementHandler = _stop
+
+    def passed(self, chunk: bytes) -> bool:
+        """True once the first element has started (or the bytes are no XML at all, which
+        the real parser will report); raises XlsxError('dtd') on a DOCTYPE."""
+        try:
+            self._parser.Parse(chunk, False)
+        except (_PrologRead, expat.ExpatError, ValueError, LookupError):
+            return True
+        return False
+
+
 class PlainNames(dict[str, str]):
     """Like LocalNames for a parser without namespace processing: 'x:c' and 'c' -> 'c'."""
 
@@ -90,18 +107,26 @@ class Package:
     def names(self) -> list[str]:
         return [info.filename for info in self._infos.values()]
 
-    def parse(self, part: str, parser: Parser) -> None:
-        """Stream `part` through `parser`; handlers may raise XlsxError to stop."""
+    def parse(self, part: str, parser: Parser, prolog_first: bool = False) -> None:
+        """Stream `part` through `parser`; handlers may raise XlsxError to stop.
+
+        `prolog_first`: the bytes up to the first element go through a refusing Python
+        parser before `parser` sees them. For the C scanner (native.py), which cannot stop
+        expat in mid-chunk: a DOCTYPE is refused before expat would read its declarations.
+        """
         info = self._infos.get(part.lower())
         if info is None:
             raise XlsxError("corrupt", f"missing part {part}")
         budget = self.limits.max_total_bytes
         self._seen.add(info.filename)
+        guard = _Prolog() if prolog_first else None
         try:
             for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes):
                 self._parsed += len(chunk)
                 if self._parsed > budget:
                     raise XlsxError("zip_bomb", f"{part}: zusammen mehr als {budget} Byte XML")
+                if guard is not None and guard.passed(chunk):
+                    guard = None
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
         except expat.ExpatError as exc:

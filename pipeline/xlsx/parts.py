@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.xlsx import native
 from pipeline.xlsx.model import DefinedName, TableDef, XlsxError
 from pipeline.xlsx.package import LocalNames, Package, PlainNames, new_parser
 from pipeline.xlsx.refs import (
@@ -101,6 +102,16 @@ def read_date_styles(pkg: Package, part: str) -> frozenset[str]:
 
 def read_shared_strings(pkg: Package, part: str) -> list[str]:
     """Shared strings; rich text is the concatenation of its runs, phonetic runs dropped."""
+    if native.scan is None:
+        return read_shared_strings_python(pkg, part)
+    limits = pkg.limits
+    scanner = native.scan.strings_scanner(part, limits.max_text_length, limits.max_cells)
+    pkg.parse(part, scanner, prolog_first=True)
+    return scanner.result()
+
+
+def read_shared_strings_python(pkg: Package, part: str) -> list[str]:
+    """read_shared_strings with Python handlers: the reference that _scan.c translates."""
     strings: list[str] = []
     text: list[str] = []
     runs: list[str] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.xlsx import native
 from pipeline.xlsx.model import RawCell, XlsxError
 from pipeline.xlsx.package import Package, PlainNames, new_parser
 from pipeline.xlsx.refs import (
@@ -50,6 +51,19 @@ def _bad(part: str, what: str) -> XlsxError:
 
 
 def read_sheet(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
+    """The cells and merged ranges of one worksheet part (the C scanner when it is built)."""
+    if native.scan is None:
+        return read_sheet_python(pkg, part, ctx)
+    scanner = native.scan.sheet_scanner(
+        part, ctx.shared, ctx.date_styles, ctx.cells_left, pkg.limits.max_text_length
+    )
+    pkg.parse(part, scanner, prolog_first=True)
+    cells, merged, ctx.cells_left = scanner.result()
+    return SheetData(cells, merged)
+
+
+def read_sheet_python(pkg: Package, part: str, ctx: SheetContext) -> SheetData:
+    """read_sheet with Python handlers: the reference that _scan.c translates."""
     out = SheetData()
     cells, shared, date_styles = out.cells, ctx.shared, ctx.date_styles
     tags = PlainNames()
