@@ -572,3 +572,54 @@ def test_referenced_only_still_refuses_a_doctype_in_an_unread_sheet(make_workboo
     with pytest.raises(XlsxError) as caught:
         read_xlsx(changed, LIMITS, referenced_only=True)
     assert caught.value.code == "dtd"
+
+
+def test_parts_repeated_across_workbooks_are_reused_not_shared(make_workbook) -> None:
+    """Workbook, styles, relationships and tables of byte-identical parts come from the memo
+    (package._PartMemo): same result, no parse, and each book still gets its own dict."""
+    from pipeline.xlsx import package
+
+    first = read_xlsx(make_workbook().read_bytes(), LIMITS)
+    memo_size = len(package._MEMO._results)
+    assert memo_size >= 4  # workbook, styles, relationships, tables
+    second = read_xlsx(make_workbook().read_bytes(), LIMITS)
+    assert len(package._MEMO._results) == memo_size  # all hits
+    assert second.defined_names == first.defined_names and second.tables == first.tables
+    assert second.defined_names is not first.defined_names
+    second.defined_names.clear()
+    assert first.defined_names
+
+
+def test_a_doctype_fails_again_in_an_identical_part(make_workbook) -> None:
+    """A failed part is not remembered: the same bytes are refused every time."""
+    data = make_workbook().read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        styles = zf.read("xl/styles.xml")
+    bad = rewrite(data, {"xl/styles.xml": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>'
+                                          + styles.split(b"?>", 1)[1]})
+    assert error_code(bad) == "dtd"
+    assert error_code(bad) == "dtd"
+    read_xlsx(data, LIMITS)
+    assert error_code(bad) == "dtd"
+
+
+def test_the_xml_budget_counts_remembered_parts(make_workbook) -> None:
+    """max_total_bytes holds the same whether parts are parsed or remembered."""
+    from pipeline.xlsx import package
+
+    data = make_workbook().read_bytes()
+    low, high = 1, 10_000_000  # the smallest budget that reads the file, nothing remembered
+    while low < high:
+        middle = (low + high) // 2
+        package._MEMO._results.clear()
+        try:
+            read_xlsx(data, dataclasses.replace(LIMITS, max_total_bytes=middle))
+            high = middle
+        except XlsxError:
+            low = middle + 1
+    enough = dataclasses.replace(LIMITS, max_total_bytes=low)
+    short = dataclasses.replace(LIMITS, max_total_bytes=low - 1)
+    package._MEMO._results.clear()
+    for _ in range(2):  # the second time, the parts before the last one are remembered
+        assert error_code(data, short) == "zip_bomb"
+        read_xlsx(data, enough)

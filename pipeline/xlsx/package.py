@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import unquote
 from xml.parsers import expat
 
@@ -13,6 +15,7 @@ from pipeline.xlsx.model import XlsxError
 from pipeline.xlsx.safezip import member_chunks
 
 Parser = expat.XMLParserType
+T = TypeVar("T")
 # The first element of an OOXML part follows its XML declaration within a few hundred
 # bytes; a longer prolog is read on in full-size chunks.
 PROLOG_CHUNK = 1024
@@ -89,6 +92,33 @@ def new_parser(namespaces: bool = True) -> Parser:
     return parser
 
 
+class _PartMemo:
+    """Results of the small parts (workbook, styles, relationships, tables) by their exact
+    inflated bytes: every workbook built from one template repeats them, and parsing them
+    again cost about a millisecond per file. Only immutable results are stored (frozen
+    dataclasses, tuples, frozensets); a part that failed is never stored, so identical
+    bytes fail again. Bounded: cleared when it holds MAX_BYTES of keys."""
+
+    MAX_BYTES = 32 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._results: dict[tuple, object] = {}
+        self._bytes = 0
+
+    def get(self, key: tuple) -> object | None:
+        return self._results.get(key)
+
+    def put(self, key: tuple, data: bytes, result: object) -> None:
+        if self._bytes + len(data) > self.MAX_BYTES:
+            self._results.clear()
+            self._bytes = 0
+        self._results[key] = result
+        self._bytes += len(data)
+
+
+_MEMO = _PartMemo()
+
+
 class Package:
     """Case-insensitive access to the parts of an opened zip, parsed under `limits`."""
 
@@ -100,6 +130,31 @@ class Package:
         # entries pointing at one big part) must not multiply the work.
         self._parsed = 0
         self._seen: set[str] = set()  # parts parsed in full (their DOCTYPE check is done)
+        self._inflated: dict[str, bytes] = {}  # parts read whole by `cached`
+
+    def cached(self, part: str, read: Callable[..., T], *args: object) -> T:
+        """read(self, part, *args), reused for a part byte-identical to one read before
+        (see _PartMemo): the result must be immutable and depend only on the part's name,
+        bytes, `args` and the limits."""
+        info = self._infos.get(part.lower())
+        if info is None:
+            return read(self, part, *args)  # reports the missing part as always
+        data = self._inflated[info.filename] = self._inflate(info)
+        key = (read.__module__, read.__qualname__, part, args, self.limits, data)
+        hit = _MEMO.get(key)
+        if hit is not None:
+            self._parsed += len(data)
+            if self._parsed > self.limits.max_total_bytes:
+                raise XlsxError("zip_bomb", f"{part}: zusammen mehr als "
+                                            f"{self.limits.max_total_bytes} Byte XML")
+            self._seen.add(info.filename)
+            return hit  # type: ignore[return-value]
+        result = read(self, part, *args)
+        _MEMO.put(key, data, result)
+        return result
+
+    def _inflate(self, info: zipfile.ZipInfo) -> bytes:
+        return b"".join(member_chunks(self._zf, info, self.limits.max_member_bytes))
 
     def has(self, part: str) -> bool:
         return part.lower() in self._infos
@@ -120,8 +175,13 @@ class Package:
         budget = self.limits.max_total_bytes
         self._seen.add(info.filename)
         guard = _Prolog() if prolog_first else None
+        inflated = self._inflated.pop(info.filename, None)
         try:
-            for chunk in member_chunks(self._zf, info, self.limits.max_member_bytes):
+            chunks = (
+                member_chunks(self._zf, info, self.limits.max_member_bytes)
+                if inflated is None else (inflated,)
+            )
+            for chunk in chunks:
                 self._parsed += len(chunk)
                 if self._parsed > budget:
                     raise XlsxError("zip_bomb", f"{part}: zusammen mehr als {budget} Byte XML")
@@ -163,25 +223,29 @@ class Package:
                     raise XlsxError("dtd", info.filename) from None
                 raise
 
-    def rels(self, part: str) -> list[Relationship]:
+    def rels(self, part: str) -> tuple[Relationship, ...]:
         """The relationships of `part` ('' for the package), internal targets only."""
         folder, base = posixpath.split(part)
         rels_part = posixpath.join(folder, "_rels", f"{base}.rels")
         if not self.has(rels_part):
-            return []
-        found: list[Relationship] = []
-        tags = LocalNames()
+            return ()
+        return self.cached(rels_part, _read_rels, folder)
 
-        def start(name: str, attrs: dict[str, str]) -> None:
-            if tags[name] == "Relationship" and attrs.get("TargetMode") != "External":
-                kind = attrs.get("Type", "").rpartition("/")[2]
-                target = resolve(folder, attrs.get("Target", ""))
-                found.append(Relationship(attrs.get("Id", ""), kind, target))
 
-        parser = new_parser()
-        parser.StartElementHandler = start
-        self.parse(rels_part, parser)
-        return found
+def _read_rels(pkg: Package, rels_part: str, folder: str) -> tuple[Relationship, ...]:
+    found: list[Relationship] = []
+    tags = LocalNames()
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if tags[name] == "Relationship" and attrs.get("TargetMode") != "External":
+            kind = attrs.get("Type", "").rpartition("/")[2]
+            target = resolve(folder, attrs.get("Target", ""))
+            found.append(Relationship(attrs.get("Id", ""), kind, target))
+
+    parser = new_parser()
+    parser.StartElementHandler = start
+    pkg.parse(rels_part, parser)
+    return tuple(found)
 
 
 def resolve(folder: str, target: str) -> str:

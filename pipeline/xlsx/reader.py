@@ -55,18 +55,18 @@ def _read_package(pkg: Package, referenced_only: bool = False) -> RawWorkbook:
     if not pkg.has("[Content_Types].xml"):
         raise XlsxError("not_workbook", "no [Content_Types].xml")
     main = _workbook_part(pkg)
-    part = read_workbook(pkg, main)
+    part = pkg.cached(main, read_workbook)  # shared with other workbooks: copy, don't change
     rels = {rel.id: rel for rel in pkg.rels(main)}
     book = RawWorkbook(
         sheets=[name for name, _ in part.sheets],
         date1904=part.date1904,
-        defined_names=part.defined_names,
+        defined_names=dict(part.defined_names),
         has_macros=any(posixpath.basename(n).lower() == "vbaproject.bin" for n in pkg.names()),
         external_links=sum(rel.kind == "externalLink" for rel in rels.values()),
     )
     ctx = SheetContext(
         shared=_optional(pkg, rels, "sharedStrings", read_shared_strings, []),
-        date_styles=_optional(pkg, rels, "styles", read_date_styles, frozenset()),
+        date_styles=_optional(pkg, rels, "styles", _date_styles, frozenset()),
         cells_left=pkg.limits.max_cells,
     )
     named = {dn.sheet for dn in part.defined_names.values() if dn.sheet is not None}
@@ -100,6 +100,10 @@ def _optional(
     return default
 
 
+def _date_styles(pkg: Package, part: str) -> frozenset[str]:
+    return pkg.cached(part, read_date_styles)
+
+
 def _read_sheet(
     pkg: Package, book: RawWorkbook, name: str, rel: Relationship | None, ctx: SheetContext,
     skip_unless_table: bool = False,
@@ -118,5 +122,5 @@ def _read_sheet(
     book.cells[name] = data.cells
     book.merged[name] = data.merged
     for target in tables:
-        table = read_table(pkg, target, name)
+        table = pkg.cached(target, read_table, name)
         book.tables[table.name] = table
