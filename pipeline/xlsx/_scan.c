@@ -688,6 +688,17 @@ static PyObject *strings_scanner(PyObject *self, PyObject *args) {
     return (PyObject *)s;
 }
 
+/* After a failure: give the cells back at once. Out of memory, the caller can only turn
+ * the MemoryError into a refusal if memory is free again while the exception (whose
+ * traceback keeps this scanner alive) is handled. */
+static void release(Scanner *s) {
+    if (s->cells) PyDict_Clear(s->cells);
+    if (s->merged) Py_SETREF(s->merged, PyList_New(0));
+    if (s->strings) Py_SETREF(s->strings, PyList_New(0));
+    buf_free(&s->text); buf_free(&s->value); buf_free(&s->formula); buf_free(&s->inline_);
+    buf_free(&s->pieces);
+}
+
 /* Parse(data, final): as pyexpat's xmlparser.Parse; raises ExpatError, or whatever a
  * handler raised (XlsxError, MemoryError). */
 static PyObject *Scanner_Parse(Scanner *s, PyObject *args) {
@@ -714,6 +725,7 @@ static PyObject *Scanner_Parse(Scanner *s, PyObject *args) {
     if (s->failed || PyErr_Occurred()) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "scanner failed");
         s->failed = 1;
+        release(s);
         return NULL;
     }
     if (status != XML_STATUS_OK) {
@@ -727,6 +739,7 @@ static PyObject *Scanner_Parse(Scanner *s, PyObject *args) {
             Py_DECREF(message);
         }
         s->failed = 1;
+        release(s);
         return NULL;
     }
     return PyLong_FromLong(1);
