@@ -7,10 +7,12 @@ a structure problem for the rules to report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
-from pipeline.read.coerce import Value, coerce
+from pipeline.read.coerce import Value, coerce, coerce_column
 from pipeline.read.refs import a1, parse_cell, parse_range
 from pipeline.spec import TableSpec, TemplateSpec, load_template, template_versions
 from pipeline.xlsx.model import RawWorkbook, TableDef
@@ -80,6 +82,9 @@ class Submission:
         return value if isinstance(value, int) else None
 
 
+_tuple_new = tuple.__new__
+_BLANK = Value.is_blank.fget
+
 _pack = tuple  # a Value is a tuple: its plain copy pickles without a reduce call
 
 
@@ -106,7 +111,8 @@ def _unpack(spec, fields, tables, problems, version, template_id, has_macros,
     return sub
 
 
-def _named_cell(raw: RawWorkbook, name: str) -> tuple[str, str] | Problem:
+def _named_cell(raw: RawWorkbook, name: str) -> tuple[str, str, int, int] | Problem:
+    """(sheet, cell, row, column) of a defined name's first cell."""
     dn = raw.defined_names.get(name)
     if dn is None:
         return Problem("name_missing", name)
@@ -114,18 +120,26 @@ def _named_cell(raw: RawWorkbook, name: str) -> tuple[str, str] | Problem:
         return Problem("name_broken", name, dn.raw)
     if dn.sheet not in raw.sheets:
         return Problem("name_broken", name, dn.raw)
-    first = dn.ref.split(":")[0]
-    if parse_cell(first) is None:
+    first = _first_cell(dn.ref)
+    if first is None:
         return Problem("name_broken", name, dn.raw)
-    return dn.sheet, first.replace("$", "").upper()
+    return (dn.sheet, *first)
+
+
+@lru_cache(maxsize=1024)
+def _first_cell(ref: str) -> tuple[str, int, int] | None:
+    """('B12', row, column) of 'B12', '$B$12' or 'B12:C14'; None when it is not a cell.
+    Cached: every workbook of a template has the same names at the same cells."""
+    first = ref.split(":")[0]
+    place = parse_cell(first)
+    return None if place is None else (first.replace("$", "").upper(), *place)
 
 
 def _read_named(raw: RawWorkbook, name: str, type_: str) -> Value | Problem:
     place = _named_cell(raw, name)
     if isinstance(place, Problem):
         return place
-    sheet, ref = place
-    row, col = parse_cell(ref)  # type: ignore[misc]
+    sheet, ref, row, col = place
     return coerce(raw.cells.get(sheet, {}).get((row, col)), sheet, ref, type_, raw.date1904)
 
 
@@ -182,18 +196,15 @@ def _read_table(raw: RawWorkbook, ts: TableSpec, sub: Submission, max_rows: int)
     columns = {positions[c.name] for c in ts.columns}
     # Only rows holding a cell in the table's columns can be filled: walk those (never the
     # whole range, which may reach row 1,048,576) and count them before coercing anything.
-    numbers = sorted({r for r, c in cells if c in columns and first_body <= r <= last_body})
+    numbers = sorted(r for r in {r for r, c in cells if c in columns}
+                     if first_body <= r <= last_body)
     if len(numbers) > max_rows:
         sub.problems.append(Problem("too_many_rows", ts.name, str(len(numbers)),
                                     sheet=table.sheet))
         sub.tables[ts.name] = []
         return
-    rows: list[Row] = []
     cols = _columns(ts, positions)
-    for number in numbers:
-        row = _row(raw, table, cols, number)
-        if row is not None:
-            rows.append(row)
+    rows = _rows(raw, table, cols, numbers)
     rows.extend(_rows_below(raw, table, cols, last_body))
     if len(rows) > max_rows:
         sub.problems.append(Problem("too_many_rows", ts.name, str(len(rows)), sheet=table.sheet))
@@ -205,17 +216,44 @@ def _find_table_ci(raw: RawWorkbook, name: str) -> TableDef | None:
     return next((t for n, t in raw.tables.items() if n.lower() == name.lower()), None)
 
 
+def _rows(raw: RawWorkbook, table: TableDef, cols: tuple[tuple[str, int, str, str], ...],
+          numbers: list[int], outside: bool = False) -> list[Row]:
+    """The non-blank rows among `numbers`, converted column by column (each column's
+    converter is chosen once: coerce_column)."""
+    cells, sheet, date1904 = raw.cells[table.sheet], table.sheet, raw.date1904
+    columns = [coerce_column([cells.get((number, col)) for number in numbers], sheet,
+                             _cell_refs(letters, numbers), type_, date1904)
+               for _name, col, letters, type_ in cols]
+    names = [name for name, _col, _letters, _type in cols]
+    # One length by construction (zip's strict check cost a sixth of this assembly); a
+    # row's first value is seldom blank, so it is tested before all of them.
+    return [_tuple_new(Row, (number, dict(zip(names, values, strict=False)), outside))
+            for number, values in zip(numbers, zip(*columns, strict=False), strict=False)
+            if not (_BLANK(values[0]) and all(map(_BLANK, values)))]
+
+
+def _cell_refs(letters: str, numbers: list[int]) -> Sequence[str]:
+    """'B5', 'B6', … for the rows `numbers` of column B."""
+    first, count = (numbers[0], len(numbers)) if numbers else (1, 0)
+    if numbers and numbers[-1] - first + 1 == count and count <= _SHARED_REFS_ROWS:
+        return _consecutive_refs(letters, first, count)
+    return [letters + str(number) for number in numbers]
+
+
+# Tables with at most this many consecutive rows share their cell references: every
+# workbook of a template has its tables at the same rows (bounds the cache to a few MB).
+_SHARED_REFS_ROWS = 1000
+
+
+@lru_cache(maxsize=256)
+def _consecutive_refs(letters: str, first: int, count: int) -> tuple[str, ...]:
+    return tuple(letters + str(number) for number in range(first, first + count))
+
+
 def _row(raw: RawWorkbook, table: TableDef, cols: tuple[tuple[str, int, str, str], ...],
          number: int, outside: bool = False) -> Row | None:
-    cells, sheet, date1904 = raw.cells[table.sheet], table.sheet, raw.date1904
-    digits = str(number)
-    values = {
-        name: coerce(cells.get((number, col)), sheet, letters + digits, type_, date1904)
-        for name, col, letters, type_ in cols
-    }
-    if all(v.is_blank for v in values.values()):
-        return None
-    return Row(number, values, outside)
+    rows = _rows(raw, table, cols, [number], outside)
+    return rows[0] if rows else None
 
 
 def _columns(ts: TableSpec, positions: dict[str, int]) -> tuple[tuple[str, int, str, str], ...]:
@@ -229,7 +267,10 @@ def _rows_below(raw, table, cols, last_body) -> list[Row]:
     Excel tables): read them until the first empty row, and say so."""
     rows = []
     number = last_body + 1
+    cells = raw.cells[table.sheet]
     while True:
+        if all((number, col) not in cells for _name, col, _letters, _type in cols):
+            return rows  # nothing typed there (the usual case): no need to read the row
         row = _row(raw, table, cols, number, outside=True)
         if row is None or _is_total_row(row):
             return rows

@@ -9,7 +9,7 @@ from pipeline.findings import Severity
 from pipeline.periods import german_date, period_of
 from pipeline.rules import rule
 from pipeline.rules.context import Context
-from pipeline.rules.items import field_label
+from pipeline.rules.items import field_label, ok_values, table_columns
 
 E, W, H = Severity.ERROR, Severity.WARNING, Severity.NOTE
 BASIS = "Vertrag Abschnitt 2"
@@ -58,14 +58,16 @@ def of_which(ctx: Context):
       "„{gross}“ ({wert_gross}). {tipp}", BASIS)
 def row_comparisons(ctx: Context):
     for ts in ctx.spec.tables:
+        columns = table_columns(ctx, ts.name)
         for c in ts.row_comparisons:
-            for row in ctx.sub.tables.get(ts.name, []):
-                small, large = row.values[c.small], row.values[c.large]
-                if small.ok and large.ok and small.value > large.value:
-                    is_date = isinstance(small.value, date)
+            smalls, larges = ok_values(columns[c.small].values), ok_values(columns[c.large].values)
+            at = columns[c.at]
+            for i, (small, large) in enumerate(zip(smalls, larges, strict=True)):
+                if small is not None and large is not None and small > large:
+                    is_date = isinstance(small, date)
                     yield row_comparisons.rule.at(
-                        row.values[c.at], zeile=row.number, tabelle=ts.name, klein=c.small,
-                        gross=c.large, wert_klein=small.value, wert_gross=large.value,
+                        at.values[i], zeile=at.rows[i], tabelle=ts.name, klein=c.small,
+                        gross=c.large, wert_klein=small, wert_gross=large,
                         relation="später als" if is_date else "größer als",
                         tipp="Ein Beleg kann nicht nach seiner Zahlung datiert sein; bitte "
                              "prüfen Sie beide Daten." if is_date else
@@ -81,15 +83,16 @@ def dates_in_quarter(ctx: Context):
         return
     start, end = bounds
     for ts in ctx.spec.tables:
+        columns = table_columns(ctx, ts.name)
         for col in (c for c in ts.columns if c.in_quarter):
-            for row in ctx.sub.tables.get(ts.name, []):
-                v = row.values[col.name]
-                if not v.ok or start <= v.value <= end:
+            column = columns[col.name]
+            for i, day in enumerate(ok_values(column.values)):
+                if day is None or start <= day <= end:
                     continue
                 yield dates_in_quarter.rule.at(
-                    v, spalte=col.name, datum=v.value, zeile=row.number,
-                    lage="vor dem Beginn" if v.value < start else "nach dem Ende",
-                    von=start, bis=end, tipp=_where_it_belongs(ctx, v.value))
+                    column.values[i], spalte=col.name, datum=day, zeile=column.rows[i],
+                    lage="vor dem Beginn" if day < start else "nach dem Ende",
+                    von=start, bis=end, tipp=_where_it_belongs(ctx, day))
 
 
 def _where_it_belongs(ctx: Context, day: date) -> str:
@@ -107,11 +110,12 @@ def _where_it_belongs(ctx: Context, day: date) -> str:
       "Gelesen wird der Monat {monat}. Bitte tragen Sie den Monatsersten ein.", BASIS)
 def first_of_month(ctx: Context):
     for ts in ctx.spec.tables:
+        columns = table_columns(ctx, ts.name)
         for col in (c for c in ts.columns if c.first_of_month):
-            for row in ctx.sub.tables.get(ts.name, []):
-                v = row.values[col.name]
+            column = columns[col.name]
+            for i, v in enumerate(column.values):
                 if v.ok and v.value.day != 1:
-                    yield first_of_month.rule.at(v, spalte=col.name, zeile=row.number,
+                    yield first_of_month.rule.at(v, spalte=col.name, zeile=column.rows[i],
                                                  datum=v.value, erster=v.value.replace(day=1),
                                                  monat=v.value.strftime("%m/%Y"))
 
@@ -122,18 +126,19 @@ def first_of_month(ctx: Context):
       "Zeile.", "Vertrag Abschnitt 2 (Belegnummer eindeutig)")
 def unique_in_workbook(ctx: Context):
     for ts in ctx.spec.tables:
+        columns = table_columns(ctx, ts.name)
         for name in ts.unique:
             first_row: dict[str, int] = {}
-            for row in ctx.sub.tables.get(ts.name, []):
-                v = row.values[name]
-                if not v.ok:
+            column = columns[name]
+            for i, value in enumerate(ok_values(column.values)):
+                if value is None:
                     continue
-                key = str(v.value).strip().casefold()
+                key = str(value).strip().casefold()
                 if key in first_row:
-                    yield unique_in_workbook.rule.at(v, spalte=name, wert=v.value,
-                                                     zeile=row.number, erste=first_row[key])
+                    yield unique_in_workbook.rule.at(column.values[i], spalte=name, wert=value,
+                                                     zeile=column.rows[i], erste=first_row[key])
                 else:
-                    first_row[key] = row.number
+                    first_row[key] = column.rows[i]
 
 
 def group_rows(ctx: Context, table: str, key: str) -> dict[object, list]:

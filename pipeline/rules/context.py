@@ -18,11 +18,25 @@ class Context:
     known_ags: frozenset[str] | None = None  # None: no registry given
 
     @cached_property
-    def items(self) -> list:
-        """Every read value with its spec entry (computed once, used by many rules)."""
-        from pipeline.rules.items import all_items
+    def columns(self) -> list:
+        """Every read value by field and table column (computed once, used by many rules)."""
+        from pipeline.rules.items import all_columns
 
-        return all_items(self)
+        return all_columns(self)
+
+    @cached_property
+    def by_table(self) -> dict[str, dict]:
+        """The table columns: table name -> column name -> Column."""
+        from pipeline.rules.items import columns_by_table
+
+        return columns_by_table(self)
+
+    @cached_property
+    def flagged(self) -> list:
+        """The values that are blank or carry a problem, a formula or a note."""
+        from pipeline.rules.items import flagged_items
+
+        return flagged_items(self)
 
     @property
     def period(self) -> Period | None:

@@ -22,9 +22,9 @@ E, W = Severity.ERROR, Severity.WARNING
 def one_post(ctx: Context):
     r = ctx.spec.roles
     months: dict[object, list] = defaultdict(list)
+    month_name, fte_name, share_name = r["staff_month"], r["staff_fte"], r["staff_share"]
     for row in ctx.sub.tables.get(r["staff_table"], []):
-        month, fte, share = (row.values[r[k]] for k in ("staff_month", "staff_fte",
-                                                         "staff_share"))
+        month, fte, share = row.values[month_name], row.values[fte_name], row.values[share_name]
         if month.ok and fte.ok and share.ok:
             months[(month.value.year, month.value.month)].append(
                 (row, fte.value * share.value / 100))
