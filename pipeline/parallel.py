@@ -7,18 +7,19 @@ process again is rejected with a finding.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from pipeline.checkcache import CheckCache, dump
 from pipeline.intake import Received
 from pipeline.rules import files as file_rules
 from pipeline.spec import Programme
 from pipeline.validate import Checked
+
+if TYPE_CHECKING:  # imported with the first pool (a warm run may need none)
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 MIN_FILES_FOR_POOL = 8
 
@@ -32,6 +33,9 @@ def _pool(n_workers: int) -> ProcessPoolExecutor:
     """Workers are forked where the platform allows it (Linux): they start in milliseconds
     with the parent's imports and spec already loaded. Python 3.14 changes the default to
     'forkserver', which would re-import everything in every worker."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     return ProcessPoolExecutor(n_workers, mp_context=context)
@@ -41,12 +45,14 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
               known: frozenset[str] | None, cache: CheckCache | None = None,
               progress: Callable[[int], None] = lambda n: None,
               meanwhile: Callable[[], None] | None = None,
-              arrived: Callable[[int], None] = lambda n: None) -> list[Checked]:
+              arrived: Callable[[int], None] = lambda n: None,
+              while_busy: Callable[[], None] | None = None) -> list[Checked]:
     """One result per received file, in order. Cached results are reused; the others are
     checked, on all cores once there are enough of them, while later files are still
     arriving (`received` may be a generator: intake stores file n+1 while file n is being
     checked). `meanwhile` runs in this process after the last file was handed out, while
-    the workers are still busy (the report imports its rendering modules there)."""
+    the workers are still busy (the report imports its rendering modules there);
+    `while_busy` too, but only if there are workers (what it does is then free)."""
     results: list[Checked | None] = []
     todo: list[tuple[int, Received]] = []  # not cached, not yet handed to the pool
     pending: dict[Future[bytes], tuple[int, Received]] = {}
@@ -71,6 +77,8 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
                 todo = []
         if meanwhile is not None:
             meanwhile()
+        if while_busy is not None and pool is not None:
+            while_busy()
         if pool is not None:
             _gather(pending, refused, results, check, prog, known, cache, progress)
         else:  # too few files to pay for a pool
@@ -85,6 +93,8 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
 
 def _submit(pool, pending, todo, check, prog, known, cache) -> list[tuple[int, Received]]:
     """Hand `todo` to the pool; returns what a broken pool refused."""
+    from concurrent.futures.process import BrokenProcessPool
+
     for k, (i, r) in enumerate(todo):
         try:
             pending[pool.submit(_work, check, r, prog, known, cache)] = (i, r)
@@ -94,6 +104,9 @@ def _submit(pool, pending, todo, check, prog, known, cache) -> list[tuple[int, R
 
 
 def _gather(pending, refused, results, check, prog, known, cache, progress) -> None:
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     left = dict(pending.values()) | dict(refused)
     try:
         for future in as_completed(pending):
@@ -109,6 +122,8 @@ def _gather(pending, refused, results, check, prog, known, cache, progress) -> N
 
 
 def _isolated(r: Received, check, prog: Programme, known, cache) -> Checked:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with _pool(1) as pool:
             return pickle.loads(pool.submit(_work, check, r, prog, known, cache).result())

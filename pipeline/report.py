@@ -183,12 +183,20 @@ class Recorded(Iterable[T]):
 
 
 def import_rendering() -> None:
-    """Import what aggregation and rendering need (pandas, openpyxl, xlsxwriter, jinja2:
-    ≈ 0.4 s) while the workers check files, not before: the workers never need them."""
+    """Import what aggregation and rendering need (xlsxwriter, jinja2, the writers) while
+    the workers check files, not before: the workers never need them."""
     import pipeline.aggregate  # noqa: F401
     import pipeline.feedback  # noqa: F401
     import pipeline.outputs.waivers_csv  # noqa: F401
     import pipeline.outputs.write  # noqa: F401
+
+
+def import_openpyxl() -> None:
+    """openpyxl (≈ 0.15 s with numpy) writes marked-up copies and renders the first
+    confirmation of a store: imported while workers check files (then it is free, and the
+    feedback's process inherits it). A run with nothing to check does not load it unless
+    the feedback needs it (a warm run usually does not)."""
+    import openpyxl  # noqa: F401
 
 
 # The phases below import their modules on first call (import_rendering has usually done
@@ -219,8 +227,8 @@ def write_feedback(*args, **kwargs) -> list[Path]:
 
 
 def _folder_key(folder: Path) -> str:
-    """Feedback written into one output folder is remembered per folder (a store may serve
-    several output folders; then each keeps its own record)."""
+    """Feedback and reports written into one output folder are remembered per folder (a
+    store may serve several output folders; then each keeps its own record)."""
     return hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
 
 
@@ -232,7 +240,8 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
     cache = CheckCache(store.root, prog, known) if use_cache else None
     received = Recorded(iter_collect(inbox, store, prog.limits))
     checked = check_all(received, check_received, prog, known, cache, progress.advance,
-                        meanwhile=import_rendering, arrived=progress.expect)
+                        meanwhile=import_rendering, arrived=progress.expect,
+                        while_busy=import_openpyxl)
     received = received.items
     progress.finish()
     entries = decide([Entry(r, c) for r, c in zip(received, checked, strict=True)])
@@ -256,10 +265,12 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
     progress.note("Schreibe Berichte, Prüfpfad und Rückmeldungen …")
     # Feedback (one pair of files per submission) in a child on the other core, the
     # consolidated outputs here: independent files, so the bytes do not depend on this.
-    state = store.root / "cache" / f"feedback-{_folder_key(out_dir)}"
+    folder = _folder_key(out_dir)
+    state = store.root / "cache" / f"feedback-{folder}"
     feedback = Background(lambda: write_feedback(result, out_dir, prog, state=state),
                           enabled=workers() > 1)
-    write_outputs(result, out_dir, prog, result.stichtag, parallel=workers() > 1)
+    write_outputs(result, out_dir, prog, result.stichtag, parallel=workers() > 1,
+                  state=store.root / "cache" / f"berichte-{folder}")
     write_applied(out_dir / "ausnahmen_angewendet.csv", applied)
     result.outputs.append(out_dir / "ausnahmen_angewendet.csv")
     result.outputs += feedback.result()

@@ -14,14 +14,10 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from email.utils import parseaddr
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pipeline.feedback.confirm import confirmation_bytes, figure_lines, summary_bytes
-from pipeline.feedback.mail import draft
-from pipeline.feedback.markup import marked_up_bytes
-from pipeline.feedback.model import ReportInfo, german_datetime, result_text
+from pipeline.feedback.model import ReportInfo, figure_lines, german_datetime, result_text
 from pipeline.feedback.state import Records
 from pipeline.feedback.texts import (
     Letter,
@@ -46,6 +42,7 @@ from pipeline.spec import Programme, load_programme
 __all__ = ["FOLDER", "write_feedback"]
 
 FOLDER = "rueckmeldungen"
+TEMPLATE_FILE = "bestaetigung.json"  # in the state folder
 TZ = ZoneInfo("Europe/Berlin")
 DRAFT_HOUR = time(8, 0)  # drafts are dated on the Stichtag at 08:00 (or at receipt, if later)
 AGS = re.compile(r"^[0-9]{8}$")
@@ -79,6 +76,8 @@ def write_feedback(result, out_dir: Path, prog: Programme, *,
     apps = {a.ags: a for a in result.applications}
     index = _Index(result)
     records = Records(state, prog) if state is not None else None
+    # The pre-rendered confirmation is kept next to the records (see confirm.template).
+    stored = (state / TEMPLATE_FILE, records.environment) if records is not None else None
     written: list[Path] = []
     try:
         for e in _current(result.entries):
@@ -90,7 +89,7 @@ def write_feedback(result, out_dir: Path, prog: Programme, *,
             else:
                 digest = records.digest(job.inputs())
                 if not records.unchanged(job.base, digest, job.files):
-                    job.write()
+                    job.write(stored)
                     records.record(job.base, digest, job.files)
             written += job.files
     except BaseException:
@@ -158,6 +157,8 @@ def _current(entries: list[Entry]) -> list[Entry]:
 
 
 def _addresses(text: object) -> list[str]:
+    from email.utils import parseaddr  # (imports socket: in the feedback child, not at start)
+
     found = []
     for part in re.split(r"[;,]", str(text or "")):
         address = parseaddr(part.strip())[1]
@@ -244,25 +245,30 @@ class _Job:
                 self.who, self.info, self.info.stand.isoformat(), tuple(self.findings),
                 tuple(self.figures), self.stichtag, _too_big(self.e))
 
-    def write(self) -> None:
+    def write(self, stored: tuple[Path, str] | None = None) -> None:
+        """`stored`: where the pre-rendered confirmation is kept, for which environment."""
         info, who, findings, stichtag = self.info, self.who, self.findings, self.stichtag
         if self.kind == "abgelehnt":
             letter = rejected_letter(info, findings, stichtag, bool(who.to))
             self._mail(letter, None, "")
             return
+        from pipeline.feedback.confirm import confirmation_bytes  # (imported when writing)
+
         if self.kind == "befunde":
             name = _attachment_name(who, "Prüfbericht")
             data, marked = _mark_up(self.e, findings, info)
             write_bytes(self.xlsx, data, durable=False)
             letter = findings_letter(info, findings, name, stichtag, marked, bool(who.to))
         else:
-            data = confirmation_bytes(info, self.figures)
+            data = confirmation_bytes(info, self.figures, *(stored or ()))
             write_bytes(self.xlsx, data, durable=False)
             name = _attachment_name(who, "Eingangsbestätigung")
             letter = confirmation_letter(info, self.figures, name, bool(who.to))
         self._mail(letter, data, name)
 
     def _mail(self, letter: Letter, attachment: bytes | None, name: str) -> None:
+        from pipeline.feedback.mail import draft  # the email package: only to write
+
         write_bytes(self.eml, draft(self.who.to, letter.subject, letter.body, attachment,
                                     date=self.info.stand, sha256=self.e.received.sha256,
                                     attachment_name=name or None, kind=self.kind),
@@ -298,6 +304,9 @@ def _mark_up(e: Entry, findings: list[Finding], info: ReportInfo) -> tuple[bytes
     """The marked-up copy and True; if openpyxl cannot copy a file our reader could read,
     the findings-only workbook and False. Reading the original stays outside the
     `except`, so an I/O error there still stops the run."""
+    from pipeline.feedback.confirm import summary_bytes
+    from pipeline.feedback.markup import marked_up_bytes
+
     if _too_big(e):
         return summary_bytes(info, findings), False
     original = e.received.path.read_bytes()

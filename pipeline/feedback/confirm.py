@@ -10,20 +10,18 @@ pre-rendered package. `confirmation_bytes(info, figures)` gives the same bytes a
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
-from pipeline.feedback.model import REPORT_SHEET, ReportInfo
+from pipeline.feedback.model import KEY_FIGURES, REPORT_SHEET, ReportInfo, figure_lines
 from pipeline.feedback.package import core_stamp, workbook_bytes, zip_members
 from pipeline.feedback.sheet import (
     TITLE,
@@ -35,35 +33,15 @@ from pipeline.feedback.sheet import (
 )
 from pipeline.findings import Finding
 from pipeline.outputs.atomic import write_bytes
-from pipeline.rules.fmt import fmt
 
-# Key figures a clean report contributes: kennzahl -> (German label, unit).
-KEY_FIGURES = {
-    "personal_gemeldet": ("Personalausgaben (gemeldet)", "€"),
-    "honorar_gemeldet": ("Honorare (gemeldet)", "€"),
-    "ehrenamt_gemeldet": ("Aufwendungen Ehrenamtliche (gemeldet)", "€"),
-    "foerderfaehig_gesamt": ("Förderfähig insgesamt (mit Restkostenpauschale)", "€"),
-    "zuwendung": ("Zuwendung für dieses Quartal", "€"),
-    "tn_gesamt": ("Neue Teilnehmende", ""),
-    "beratungen": ("Beratungskontakte", ""),
-    "massnahmen": ("Maßnahmen und Veranstaltungen", ""),
-}
-
-
-def figure_lines(values: dict[str, object]) -> list[tuple[str, str]]:
-    """Title-block lines for the key figures found in `values` (kennzahl -> value)."""
-    lines = []
-    for key, (label, unit) in KEY_FIGURES.items():
-        if key in values:
-            value = values[key]
-            text = fmt(Decimal(str(value)).quantize(Decimal("0.01"))) if unit else fmt(value)
-            lines.append((label, f"{text} {unit}".strip()))
-    return lines
-
+__all__ = ["KEY_FIGURES", "confirmation", "confirmation_bytes", "figure_lines",
+           "findings_only", "summary_bytes"]
 
 def summary_bytes(info: ReportInfo, findings: Sequence[Finding] = (),
                   figures: Sequence[tuple[str, str]] = ()) -> bytes:
     """The Prüfbericht-only workbook, rendered with openpyxl."""
+    from openpyxl import Workbook
+
     wb = Workbook()
     ws = wb.active
     ws.title = REPORT_SHEET
@@ -71,9 +49,11 @@ def summary_bytes(info: ReportInfo, findings: Sequence[Finding] = (),
     return workbook_bytes(wb, info.stand)
 
 
-def confirmation_bytes(info: ReportInfo, figures: Sequence[tuple[str, str]] = ()) -> bytes:
-    """`summary_bytes(info, (), figures)`, built from the pre-rendered package."""
-    t = _template()
+def confirmation_bytes(info: ReportInfo, figures: Sequence[tuple[str, str]] = (),
+                       stored: Path | None = None, environment: str = "") -> bytes:
+    """`summary_bytes(info, (), figures)`, built from the pre-rendered package (kept in
+    the file `stored` for `environment`, see `template`)."""
+    t = template(stored, environment)
     rows = [f'<row r="1">{_cell("A1", TITLE, t.title_style)}</row>']
     for row, (label, value) in enumerate(title_lines(info, (), figures), start=2):
         rows.append(f'<row r="{row}">{_cell(f"A{row}", label, t.label_style)}'
@@ -100,7 +80,7 @@ def findings_only(info: ReportInfo, findings: Sequence[Finding], out_path: Path)
 # ----------------------------------------------------------- the pre-rendered package
 _CORE = "docProps/core.xml"
 _SENTINEL = datetime(1999, 9, 9, 9, 9, 9)  # a document date no real stamp collides with
-_VALUE = get_column_letter(VALUE_COLUMN)
+_VALUE = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[VALUE_COLUMN - 1]  # openpyxl's get_column_letter
 
 
 @dataclass(frozen=True)
@@ -113,6 +93,44 @@ class _Template:
     core: str  # docProps/core.xml dated _SENTINEL
     title_style: str
     label_style: str
+
+
+def template(stored: Path | None = None, environment: str = "") -> _Template:
+    """The pre-rendered package: rendered once per process, or read from the file `stored`
+    when it was written for the same `environment` (the program and the openpyxl version,
+    feedback/state.py): a run that only confirms clean files then never imports openpyxl
+    (≈ 0.15 s). A missing or unreadable file is written again."""
+    if stored is None:
+        return _template()
+    key = (stored, environment)
+    found = _read.get(key) or _read_template(stored, environment)
+    if found is None:
+        found = _template()
+        data = {**asdict(found), "environment": environment,
+                "members": [[name, base64.b64encode(body).decode("ascii")]
+                            for name, body in found.members]}
+        write_bytes(stored, json.dumps(data, sort_keys=True).encode("utf-8"), durable=False)
+    _read[key] = found
+    return found
+
+
+_read: dict[tuple[Path, str], _Template] = {}
+
+
+def _read_template(stored: Path, environment: str) -> _Template | None:
+    try:
+        data = json.loads(stored.read_bytes())
+        if data.pop("environment") != environment:
+            return None
+        members = tuple((name, base64.b64decode(body)) for name, body in data.pop("members"))
+        found = _Template(members, **data)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    texts = [found.sheet_part, found.head, found.tail, found.dimension, found.core,
+             found.title_style, found.label_style, *(name for name, _ in found.members)]
+    if not all(isinstance(t, str) for t in texts) or found.sheet_part not in dict(found.members):
+        return None
+    return found
 
 
 @cache

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-
-from openpyxl.styles import PatternFill
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Finding, Severity, count
+from pipeline.rules.fmt import fmt
+
+if TYPE_CHECKING:  # openpyxl is imported only where a workbook is written (≈ 0.15 s)
+    from openpyxl.styles import PatternFill
 
 AUTHOR = "KISI-Prüfung"
 REPORT_SHEET = "Prüfbericht"
@@ -20,9 +24,22 @@ COLOURS = {
 }
 COLOUR_WORDS = {Severity.ERROR: "rot", Severity.WARNING: "gelb", Severity.NOTE: "blau"}
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.NOTE)
+# Key figures a clean report contributes: kennzahl -> (German label, unit).
+KEY_FIGURES = {
+    "personal_gemeldet": ("Personalausgaben (gemeldet)", "€"),
+    "honorar_gemeldet": ("Honorare (gemeldet)", "€"),
+    "ehrenamt_gemeldet": ("Aufwendungen Ehrenamtliche (gemeldet)", "€"),
+    "foerderfaehig_gesamt": ("Förderfähig insgesamt (mit Restkostenpauschale)", "€"),
+    "zuwendung": ("Zuwendung für dieses Quartal", "€"),
+    "tn_gesamt": ("Neue Teilnehmende", ""),
+    "beratungen": ("Beratungskontakte", ""),
+    "massnahmen": ("Maßnahmen und Veranstaltungen", ""),
+}
 
 
 def fill_for(severity: Severity) -> PatternFill:
+    from openpyxl.styles import PatternFill
+
     colour = COLOURS[severity]
     return PatternFill(fill_type="solid", start_color=colour, end_color=colour)
 
@@ -91,3 +108,14 @@ def place_text(f: Finding) -> str:
     if f.blatt:
         return f"Blatt „{f.blatt}“"
     return "ganze Datei"
+
+
+def figure_lines(values: dict[str, object]) -> list[tuple[str, str]]:
+    """Title-block lines for the key figures found in `values` (kennzahl -> value)."""
+    lines = []
+    for key, (label, unit) in KEY_FIGURES.items():
+        if key in values:
+            value = values[key]
+            text = fmt(Decimal(str(value)).quantize(Decimal("0.01"))) if unit else fmt(value)
+            lines.append((label, f"{text} {unit}".strip()))
+    return lines

@@ -13,12 +13,12 @@ import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape
-
-from openpyxl import Workbook
-from openpyxl.writer.excel import ExcelWriter
+from typing import TYPE_CHECKING
 
 from pipeline.xlsx.model import RawWorkbook
+
+if TYPE_CHECKING:  # openpyxl: imported to write a workbook, not to zip a stored one
+    from openpyxl import Workbook
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FIXED_STAMP = datetime(1980, 1, 1)
@@ -46,6 +46,8 @@ def workbook_bytes(wb: Workbook, stamp: datetime | None,
     `stamp` becomes the document's modified date (and its created date, unless
     `keep_created` says the loaded file had one: openpyxl puts "now" where it had none).
     """
+    from openpyxl.writer.excel import ExcelWriter
+
     stamp = core_stamp(stamp)
     wb.properties.modified = stamp
     if not keep_created:
@@ -118,6 +120,8 @@ def _with_empty_strings(xml: str) -> str:
 
 
 def _with_cached(xml: str, cached: Cached) -> str:
+    from xml.sax.saxutils import escape  # (imports urllib: only when marking up)
+
     def put_back(match: re.Match[str]) -> str:
         hit = cached.get(match["ref"])
         if hit is None:

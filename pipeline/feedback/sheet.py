@@ -11,11 +11,8 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.hyperlink import Hyperlink
-from openpyxl.worksheet.worksheet import Worksheet
+from functools import cache
+from typing import TYPE_CHECKING
 
 from pipeline.feedback.model import (
     COLOUR_WORDS,
@@ -28,6 +25,10 @@ from pipeline.feedback.model import (
 from pipeline.findings import Finding
 from pipeline.rules.fmt import fmt
 
+if TYPE_CHECKING:  # openpyxl is imported only to write a sheet (see confirm.py)
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.worksheet import Worksheet
+
 TITLE = "KISI-Prüfbericht"
 HEADERS = ("Nr.", "Schwere", "Blatt", "Zelle", "Regel", "Meldung")
 WIDTHS = (6, 10, 14, 10, 22, 85)
@@ -36,8 +37,20 @@ VALUE_COLUMN = 4  # title block: label in A (overflows into B, C), value from D 
 RESTORE_COLUMN = 8  # hidden: what a marked cell looked like before (see restore.py)
 LINE_HEIGHT = 15
 FONT = "Calibri"  # the template's font; a Font without a name prints as serif in Calc
-BOLD = Font(name=FONT, bold=True)
-WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@cache
+def _bold() -> Font:
+    from openpyxl.styles import Font
+
+    return Font(name=FONT, bold=True)
+
+
+@cache
+def _wrap() -> Alignment:
+    from openpyxl.styles import Alignment
+
+    return Alignment(wrap_text=True, vertical="top")
 
 
 @dataclass(frozen=True)
@@ -101,11 +114,13 @@ def title_lines(info: ReportInfo, findings: Sequence[Finding],
 
 def _title_block(ws: Worksheet, info: ReportInfo, findings: Sequence[Finding],
                  extra: Sequence[tuple[str, str]]) -> int:
+    from openpyxl.styles import Font
+
     ws.cell(row=1, column=1, value=TITLE).font = Font(name=FONT, bold=True, size=14)
     row = 2
     for label, value in title_lines(info, findings, extra):
         text_cell(ws, row, 1, label)
-        ws.cell(row=row, column=1).font = BOLD
+        ws.cell(row=row, column=1).font = _bold()
         text_cell(ws, row, VALUE_COLUMN, value)
         row += 1
     return row
@@ -114,6 +129,8 @@ def _title_block(ws: Worksheet, info: ReportInfo, findings: Sequence[Finding],
 def write_report_sheet(ws: Worksheet, info: ReportInfo, listed: Sequence[Listed],
                        extra: Sequence[tuple[str, str]] = ()) -> None:
     """Fill an empty worksheet with the title block and one row per finding."""
+    from openpyxl.utils import get_column_letter
+
     for col, width in enumerate(WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.page_setup.orientation = "landscape"
@@ -126,11 +143,11 @@ def write_report_sheet(ws: Worksheet, info: ReportInfo, listed: Sequence[Listed]
         return
     text_cell(ws, row, 1, legend_text())
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=MESSAGE_COLUMN)
-    ws.cell(row=row, column=1).alignment = WRAP
+    ws.cell(row=row, column=1).alignment = _wrap()
     ws.row_dimensions[row].height = LINE_HEIGHT * _rows_needed(legend_text(), sum(WIDTHS))
     header = row + 2
     for col, title in enumerate(HEADERS, start=1):
-        ws.cell(row=header, column=col, value=title).font = BOLD
+        ws.cell(row=header, column=col, value=title).font = _bold()
     ws.freeze_panes = ws.cell(row=header + 1, column=1)
     for number, entry in enumerate(listed, start=1):
         _finding_row(ws, header + number, number, entry)
@@ -139,6 +156,8 @@ def write_report_sheet(ws: Worksheet, info: ReportInfo, listed: Sequence[Listed]
 
 
 def _finding_row(ws: Worksheet, row: int, number: int, entry: Listed) -> None:
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
     f = entry.finding
     ws.cell(row=row, column=1, value=number)
     text_cell(ws, row, 2, f.schwere.value)
@@ -154,7 +173,7 @@ def _finding_row(ws: Worksheet, row: int, number: int, entry: Listed) -> None:
     text_cell(ws, row, 5, f.regel)
     text_cell(ws, row, MESSAGE_COLUMN, f.meldung)
     for col in range(1, MESSAGE_COLUMN + 1):
-        ws.cell(row=row, column=col).alignment = WRAP
+        ws.cell(row=row, column=col).alignment = _wrap()
     ws.row_dimensions[row].height = LINE_HEIGHT * _rows_needed(f.meldung,
                                                                WIDTHS[MESSAGE_COLUMN - 1])
     if entry.restore:

@@ -6,6 +6,9 @@ never used to build a path: bytes go to the content-addressed store under their 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -14,6 +17,7 @@ from pipeline.intake.archive import Member, is_zip_archive, members
 from pipeline.intake.mail import read_mail, utf8_text
 from pipeline.intake.model import TZ, Origin, Received
 from pipeline.intake.store import Store
+from pipeline.outputs.atomic import write_bytes
 from pipeline.spec import Limits
 from pipeline.xlsx.model import XlsxError
 
@@ -36,10 +40,51 @@ def collect(inbox: Path, store: Store, limits: Limits) -> list[Received]:
 def iter_collect(inbox: Path, store: Store, limits: Limits) -> Iterator[Received]:
     """Each received file as soon as it is stored (the report checks the first files while
     later ones are still being stored), in the order of `collect`."""
+    plain = Plain(store, limits)
     for path in sorted(p for p in inbox.rglob("*") if p.is_file() and not p.is_symlink()):
         rel = path.relative_to(inbox)
         if not skipped(rel):
-            yield from _take(path, utf8_text(rel.as_posix()), store, limits)
+            yield from _take(path, utf8_text(rel.as_posix()), store, limits, plain)
+    plain.save()
+
+
+class Plain:
+    """The stored files already found not to be zip archives of submissions (a workbook is
+    a zip too: telling them apart opens its directory, ≈ 0.1 ms a file), kept in the
+    store's cache for the next run. The verdict depends only on the bytes (named by their
+    sha256), the member limit and the program, which name the file."""
+
+    def __init__(self, store: Store | None, limits: Limits) -> None:
+        from pipeline.checkcache import code_digest  # (imports the checking modules)
+
+        key = hashlib.sha256(f"{code_digest()}\n{sys.version}\n{limits.max_members}"
+                             .encode()).hexdigest()[:20]
+        self.path = store.root / "cache" / f"keine-archive-{key}.json" if store else None
+        self.known: set[str] = set()
+        self.added = False
+        if self.path is None:
+            return
+        try:
+            found = json.loads(self.path.read_bytes())
+            if isinstance(found, list):
+                self.known = {sha for sha in found if isinstance(sha, str)}
+        except (OSError, ValueError):
+            self.known = set()
+
+    def is_archive(self, data: bytes, sha: str, limits: Limits) -> bool:
+        if sha in self.known:
+            return False
+        found = is_zip_archive(data, limits)
+        if not found:
+            self.known.add(sha)
+            self.added = True
+        return found
+
+    def save(self) -> None:
+        if self.path is not None and self.added:
+            write_bytes(self.path, json.dumps(sorted(self.known)).encode("ascii"),
+                        durable=False)  # a lost or short file only costs the checks again
+            self.added = False
 
 
 def _mtime(path: Path) -> datetime:
@@ -60,7 +105,8 @@ def direct(path: Path) -> Received:
                     Origin("datei", path.name))
 
 
-def _take(path: Path, rel: str, store: Store, limits: Limits) -> list[Received]:
+def _take(path: Path, rel: str, store: Store, limits: Limits,
+          plain: Plain | None = None) -> list[Received]:
     size = path.stat().st_size
     eingang = _mtime(path)
     origin = Origin("datei", rel)
@@ -73,7 +119,8 @@ def _take(path: Path, rel: str, store: Store, limits: Limits) -> list[Received]:
     sha, where = store.put(data)
     if path.suffix.lower() == ".eml":
         return _from_mail(data, sha, where, rel, eingang, store, limits)
-    if path.suffix.lower() == ".zip" or is_zip_archive(data, limits):
+    if path.suffix.lower() == ".zip" or (plain.is_archive(data, sha, limits) if plain
+                                         else is_zip_archive(data, limits)):
         return _from_archive(data, sha, where, rel, eingang, origin, store, limits, depth=1)
     return [Received(where, rel, sha, size, eingang, origin)]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.message import Message
-from email.parser import BytesParser
-from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from pipeline.intake.model import TZ
+
+if TYPE_CHECKING:  # the email package is imported when an .eml arrives (start-up time)
+    from email.message import Message
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".zip")
 SPREADSHEET_TYPES = ("spreadsheet", "excel", "zip")
@@ -48,6 +48,8 @@ def _header(msg: Message, name: str) -> str:
 
 
 def _date(text: str) -> datetime | None:
+    from email.utils import parsedate_to_datetime
+
     try:
         parsed = parsedate_to_datetime(text) if text else None
     except (TypeError, ValueError, IndexError):
@@ -71,6 +73,9 @@ UNREADABLE = "keine lesbaren (die E-Mail ist beschädigt oder zu tief verschacht
 def read_mail(data: bytes) -> Mail:
     """Never raises: the email package parses hostile input with many code paths (and a
     recursion per nesting level); a mail it cannot take apart has no attachments."""
+    from email import policy
+    from email.parser import BytesParser
+
     try:
         msg = BytesParser(policy=policy.default).parsebytes(data)
         found, others = _attachments(msg)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pipeline
 from pipeline.outputs import audit_derivation, audit_lineage, xlsxstream
 from pipeline.outputs.atomic import write_with
-from pipeline.outputs.lineage import Lineage, lineage
+from pipeline.outputs.lineage import Lineage, Part, lineage_parts
 from pipeline.outputs.ministry_text import findings_sheet
 from pipeline.outputs.tables import Col, Table, write_table
 from pipeline.outputs.view import ReportView
@@ -29,13 +29,26 @@ TITLE = "KISI – Prüfpfad"
 
 
 def write_audit_workbook(path: Path, view: ReportView,
-                         rows: list[Lineage] | None = None) -> None:
-    """`rows`: lineage(view), if the caller has it already (it also writes herkunft.csv)."""
-    lineage_rows = lineage(view) if rows is None else rows
-    write_with(path, lambda tmp: build(tmp, view, lineage_rows))
+                         rows: list[Lineage] | list[Part] | None = None,
+                         reuse: audit_lineage.Reuse | None = None,
+                         blob: audit_lineage.Blob | None = None) -> None:
+    """`rows`: lineage(view) or lineage_parts(view), if the caller has it already (it also
+    writes herkunft.csv). `reuse`, `blob`: the Herkunft XML of the previous run to copy
+    unchanged parts from, and where to keep this run's (see `audit_lineage`)."""
+    lineage_rows = lineage_parts(view) if rows is None else rows
+    try:
+        write_with(path, lambda tmp: build(tmp, view, lineage_rows, reuse, blob))
+    except BaseException:
+        if blob is not None:
+            blob.close()
+        raise
+    if blob is not None:
+        blob.commit()
 
 
-def build(path: Path, view: ReportView, rows: list[Lineage]) -> None:
+def build(path: Path, view: ReportView, rows: list[Lineage] | list[Part],
+          reuse: audit_lineage.Reuse | None = None,
+          blob: audit_lineage.Blob | None = None) -> None:
     """xlsxwriter builds the package in memory with the Herkunft sheets as frames only;
     `xlsxstream.finish` writes it to `path` with their rows streamed in."""
     frame = io.BytesIO()
@@ -45,7 +58,7 @@ def build(path: Path, view: ReportView, rows: list[Lineage]) -> None:
     rules_sheet(book)
     findings_sheet(book, view.result.findings, with_hash=True)
     audit_derivation.derivation_sheet(book, view, rows)
-    streamed = audit_lineage.lineage_sheets(book, view, rows)
+    streamed = audit_lineage.lineage_sheets(book, view, rows, reuse, blob)
     book.close()
     xlsxstream.finish(frame.getvalue(), path, book.wb, streamed)
 
@@ -72,11 +85,12 @@ def manifest(view: ReportView) -> list[tuple[str, str]]:
     return items
 
 
-def manifest_sheet(book: Book, view: ReportView, rows: list[Lineage]) -> None:
+def manifest_sheet(book: Book, view: ReportView, rows: list[Lineage] | list[Part]) -> None:
     table = Table([Col("Angabe / Datei", 48, "wrap"), Col("Wert / SHA-256", 68, "mono"),
                    Col("Größe (Bytes)", 13, "int"), Col("Eingang", 17, "datetime"),
                    Col("Quelle", 40, "wrap")])
-    for what, value in [*manifest(view), *audit_lineage.notes(view, len(rows))]:
+    count = sum(map(len, rows)) if rows and isinstance(rows[0], Part) else len(rows)
+    for what, value in [*manifest(view), *audit_lineage.notes(view, count)]:
         table.add([what, value, None, None, None], total=True)
     for e in sorted(view.result.entries, key=lambda e: (e.received.datei, e.received.sha256)):
         r = e.received

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pipeline.funding import FIGURES
 from pipeline.money import ZERO, cents
 from pipeline.outputs import audit_lineage
-from pipeline.outputs.lineage import Lineage
+from pipeline.outputs.lineage import Lineage, Part
 from pipeline.outputs.tables import Col, Table, write_table
 from pipeline.outputs.view import ReportView
 from pipeline.outputs.xlsxkit import Book
@@ -88,7 +88,7 @@ def derivation_rows(view: ReportView) -> Iterator[tuple[str, Period, list[object
                 yield app.ags, p, [app.ags, p.projektjahr, p.quartal, datei, *values]
 
 
-def derivation_sheet(book: Book, view: ReportView, rows: list[Lineage]) -> None:
+def derivation_sheet(book: Book, view: ReportView, rows: list[Lineage] | list[Part]) -> None:
     table = Table(derivation_cols())
     keys = []
     for ags, period, values in derivation_rows(view):

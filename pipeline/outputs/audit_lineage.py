@@ -14,10 +14,17 @@ on sheet Lauf (`notes`). No row height is estimated: every text fits on one line
 
 from __future__ import annotations
 
+import mmap
+import os
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
 
-from pipeline.outputs.lineage import Lineage
+from pipeline.outputs.atomic import FILE_MODE
+from pipeline.outputs.lineage import Lineage, Part, part_name, parts_of
 from pipeline.outputs.tables import Col, table_frame
 from pipeline.outputs.view import ReportView
 from pipeline.outputs.xlsxkit import Book
@@ -48,16 +55,25 @@ def sheet_names(rows: int) -> list[str]:
     return [SHEET] + [f"{SHEET} {k}" for k in range(2, count + 1)]
 
 
-def locations(rows: list[Lineage]) -> dict[Key, tuple[str, int]]:
+def locations(rows: list[Lineage] | list[Part]) -> dict[Key, tuple[str, int]]:
     """(kennzahl, ags, pj, q) -> (sheet, 1-based Excel row) of its first lineage row."""
-    size, names = per_sheet(), sheet_names(len(rows))
+    parts = _as_parts(rows)
+    size, names = per_sheet(), sheet_names(sum(map(len, parts)))
     found: dict[Key, tuple[str, int]] = {}
-    for i, r in enumerate(rows):
-        key = (r.kennzahl, r.projekt_ags, r.projektjahr, r.quartal)
-        if key not in found:
-            sheet, offset = divmod(i, size)
-            found[key] = (names[sheet], HEADER_ROWS + 1 + offset)
+    start = 0
+    for part in parts:
+        ags, pj, q = part.key[:3]
+        for kennzahl, i in part.first_rows().items():
+            key = (kennzahl, ags, pj, q)
+            if key not in found:
+                sheet, offset = divmod(start + i, size)
+                found[key] = (names[sheet], HEADER_ROWS + 1 + offset)
+        start += len(part)
     return found
+
+
+def _as_parts(rows: list[Lineage] | list[Part]) -> list[Part]:
+    return rows if not rows or isinstance(rows[0], Part) else parts_of(rows)  # type: ignore[return-value,arg-type]
 
 
 def staff_hint(view: ReportView) -> str:
@@ -87,17 +103,154 @@ def _german(count: int) -> str:
     return f"{count:,}".replace(",", ".")
 
 
-def lineage_sheets(book: Book, view: ReportView, rows: list[Lineage]) -> list[StreamedSheet]:
-    """Frame every Herkunft sheet in `book` and return the rows to stream into each."""
-    size, out = per_sheet(), []
+@dataclass
+class Reuse:
+    """The Herkunft rows of an earlier audit workbook, kept as XML (`blob`, see `Blob`):
+    `index` says where each part is (part name -> [sheet number, first Excel row, offset,
+    length]); `styles` are the style attributes the rows were written with."""
+
+    blob: Path
+    index: dict[str, list[int]]
+    styles: list[str]
+
+
+class Blob:
+    """Where the Herkunft row XML is kept for the next run: the XML of every sheet, one
+    after the other, in a file next to the caller's records; `index` as in `Reuse` (only
+    parts that are whole on one sheet). Written while the workbook is streamed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.index: dict[str, list[int]] = {}
+        self.styles: list[str] = []
+        self._fh: BinaryIO | None = None
+        self._tmp: Path | None = None
+        self._size = 0
+        self._sheets: set[int] = set()
+
+    def sheet(self, k: int) -> None:
+        """Sheet `k` is streamed now. A sheet streamed again means the workbook is written
+        again from the start (a ZIP64 retry): so is the XML."""
+        if self._fh is None or k in self._sheets:
+            self.close()
+            self.index, self._size, self._sheets = {}, 0, set()
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                       dir=self.path.parent)
+            self._fh, self._tmp = os.fdopen(fd, "wb"), Path(tmp)
+        self._sheets.add(k)
+
+    def add(self, name: str | None, where: tuple[int, int], data: bytes) -> None:
+        assert self._fh is not None
+        if name is not None:
+            self.index[name] = [*where, self._size, len(data)]
+        self._fh.write(data)
+        self._size += len(data)
+
+    def commit(self) -> None:
+        """Put the file in place (call once the workbook is written)."""
+        if self._fh is None or self._tmp is None:  # no sheet streamed: nothing to keep
+            return
+        self._fh.close()
+        self._fh = None
+        self._tmp.chmod(FILE_MODE)
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+
+def segments(parts: list[Part]) -> list[list[tuple[Part, int, int]]]:
+    """Per sheet, (part, first, end) of the rows it holds: a part may run over a sheet's
+    end onto the next one."""
+    size = per_sheet()
+    sheets: list[list[tuple[Part, int, int]]] = [
+        [] for _ in sheet_names(sum(map(len, parts)))]
+    pos = 0
+    for part in parts:
+        first, n = 0, len(part)
+        while first < n:
+            k, offset = divmod(pos, size)
+            take = min(n - first, size - offset)
+            sheets[k].append((part, first, first + take))
+            first += take
+            pos += take
+    return sheets
+
+
+def lineage_sheets(book: Book, view: ReportView, rows: list[Lineage] | list[Part],
+                   reuse: Reuse | None = None, blob: Blob | None = None
+                   ) -> list[StreamedSheet]:
+    """Frame every Herkunft sheet in `book` and return the rows to stream into each. With
+    `reuse`, a part at the same place as before is copied from the earlier XML; with
+    `blob`, the XML is also kept for the next run."""
     hint = staff_hint(view)
-    for k, name in enumerate(sheet_names(len(rows))):
-        part = rows[k * size:(k + 1) * size]
-        ws, _head = table_frame(book, name, COLS, len(part), FREEZE_COLS)
+    renderer = _Rows(hint)
+    old = _Old(reuse)
+    parts = _as_parts(rows)
+    out = []
+    for k, (name, segs) in enumerate(zip(sheet_names(sum(map(len, parts))), segments(parts),
+                                         strict=True)):
+        count = sum(end - first for _part, first, end in segs)
+        ws, _head = table_frame(book, name, COLS, count, FREEZE_COLS)
         cells = _Styles(book)
-        out.append(StreamedSheet(ws, HEADER_ROWS + len(part), len(COLS) - 1,
-                                 lambda part=part, cells=cells: _chunks(part, cells, hint)))
+        if blob is not None:
+            blob.styles = cells.key()
+        out.append(StreamedSheet(ws, HEADER_ROWS + count, len(COLS) - 1,
+                                 lambda k=k, segs=segs, cells=cells: _pieces(
+                                     k, segs, cells, renderer, old, blob)))
     return out
+
+
+def _pieces(k: int, segs: list[tuple[Part, int, int]], cells: _Styles, renderer: _Rows,
+            old: _Old, blob: Blob | None) -> Iterator[bytes]:
+    """The `<row>` elements of sheet `k`, a part (or CHUNK_ROWS rows) at a time."""
+    if blob is not None:
+        blob.sheet(k)
+    row = HEADER_ROWS + 1
+    for part, first, end in segs:
+        name = part_name(part.key) if first == 0 and end == len(part) else None
+        piece = old.get(name, k, row, cells) if name is not None else None
+        if piece is None:
+            chunks = [text.encode("utf-8") for text in
+                      renderer.chunks(part.rows[first:end], row, cells)]
+            piece = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if blob is not None:
+            blob.add(name, (k, row), piece)
+        row += end - first
+        yield piece
+
+
+class _Old:
+    """The earlier XML of `reuse`, mapped into memory when first needed."""
+
+    def __init__(self, reuse: Reuse | None) -> None:
+        self.reuse = reuse
+        self._map: mmap.mmap | None = None
+        self._failed = reuse is None
+
+    def get(self, name: str, k: int, row: int, cells: _Styles) -> bytes | None:
+        if self._failed or self.reuse is None or self.reuse.styles != cells.key():
+            return None
+        span = self.reuse.index.get(name)
+        if span is None or len(span) != 4 or span[:2] != [k, row]:
+            return None
+        if self._map is None:
+            try:
+                with self.reuse.blob.open("rb") as fh:
+                    self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                self._failed = True
+                return None
+        offset, length = span[2], span[3]
+        if offset < 0 or length < 0 or offset + length > len(self._map):
+            return None
+        return self._map[offset:offset + length]
 
 
 class _Styles:
@@ -110,11 +263,27 @@ class _Styles:
         self.money = style(book.fmt("money"))
         self.count = style(book.fmt("right"))
 
+    def key(self) -> list[str]:
+        return [self.int, self.mono, self.text, self.money, self.count]
 
-def _chunks(rows: list[Lineage], s: _Styles, hint: str) -> Iterator[str]:
-    """`<row>` elements, CHUNK_ROWS per string. Each distinct text is escaped once
-    (`inline`); the texts of a submission (AGS, file, hash) once per submission."""
-    texts: dict[str, str] = {}
+
+class _Rows:
+    """Renders `<row>` elements; each distinct text is escaped once for all sheets."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+        self.texts: dict[str, str] = {}
+
+    def chunks(self, rows: list[Lineage], start: int, s: _Styles) -> Iterator[str]:
+        return _chunks(rows, s, self.hint, start, self.texts)
+
+
+def _chunks(rows: list[Lineage], s: _Styles, hint: str, start: int = HEADER_ROWS + 1,
+            texts: dict[str, str] | None = None) -> Iterator[str]:
+    """`<row>` elements from Excel row `start` on, CHUNK_ROWS per string. Each distinct
+    text is escaped once (`inline`); the texts of a submission (AGS, file, hash) once per
+    submission."""
+    texts = {} if texts is None else texts
 
     def text(value: str) -> str:
         hit = texts.get(value)
@@ -125,7 +294,7 @@ def _chunks(rows: list[Lineage], s: _Styles, hint: str) -> Iterator[str]:
     t, i_, mono = f'{s.text} t="inlineStr"', s.int, f'{s.mono} t="inlineStr"'
     note = text(hint)
     buf: list[str] = []
-    n = HEADER_ROWS
+    n = start - 1
     last: tuple[object, ...] = ()
     ags_x = pj_x = q_x = datei_x = sha_x = ""
     get = texts.get

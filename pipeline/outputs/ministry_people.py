@@ -79,7 +79,9 @@ def measures_of(view: ReportView) -> list[Measure]:
     return found
 
 
-def measures_summary(book: Book, view: ReportView) -> None:
+def measures_summary(book: Book, view: ReportView, measures: list[Measure] | None = None
+                     ) -> None:
+    """`measures`: measures_of(view), if the caller has it already."""
     spec_table = view.spec.table(view.spec.roles["measures_table"])
     formats = list(spec_table.column(MEASURE_FORMAT).choices)
     people = view.spec.roles["measure_participants"]
@@ -87,26 +89,31 @@ def measures_summary(book: Book, view: ReportView) -> None:
         Col("Maßnahmen", 11, "int", "insgesamt"), Col("Teilnehmende", 12, "int", "insgesamt"),
         Col("davon Drittstaatsangehörige", 14, "int", "insgesamt"),
         *(Col(f, 13, "int", "Anzahl nach Format") for f in formats)]
-    grouped: dict[tuple[str, int | None], list[Measure]] = {}
-    for m in measures_of(view):  # once, not once per table row (that was quadratic)
+    # (format, third-country participants) of each measure, grouped once by table row (not
+    # once per table row: that was quadratic)
+    grouped: dict[tuple[str, int | None], list[tuple[str | None, int]]] = {}
+    choices = tuple(formats)
+    for m in measures_of(view) if measures is None else measures:
+        kind = canonical_choice(str(m.values.get(MEASURE_FORMAT) or ""), choices)
+        dsa = int(m.values.get(MEASURE_DSA) or 0) if m.values.get(people) is not None else 0
         for key in ((m.ags, m.period.projektjahr), (m.ags, None),
                     (TOTAL, m.period.projektjahr), (TOTAL, None)):
-            grouped.setdefault(key, []).append(m)
+            grouped.setdefault(key, []).append((kind, dsa))
     table = Table(cols)
     for labels, ags, pj in _label_rows(view):
         rows = grouped.get((ags, pj), [])
-        kinds = [canonical_choice(str(m.values.get(MEASURE_FORMAT) or ""), tuple(formats))
-                 for m in rows]
+        kinds = [kind for kind, _dsa in rows]
         by_format = [kinds.count(f) for f in formats]
         table.add([*labels, view.fig(ags, pj, None, "massnahmen"),
                    view.fig(ags, pj, None, "massnahmen_teilnehmende"),
-                   sum(int(m.values.get(MEASURE_DSA) or 0) for m in rows
-                       if m.values.get(people) is not None), *by_format],
+                   sum(dsa for _kind, dsa in rows), *by_format],
                   total=pj is None or ags == TOTAL)
     write_table(book, "Maßnahmen", table, freeze_cols=2)
 
 
-def measures_list(book: Book, view: ReportView) -> None:
+def measures_list(book: Book, view: ReportView, measures: list[Measure] | None = None
+                  ) -> None:
+    """`measures`: measures_of(view), if the caller has it already."""
     spec_table = view.spec.table(view.spec.roles["measures_table"])
     fmt = {"date": "date", "int": "int", "money": "money"}
     names = {a.ags: a.name for a in view.apps}
@@ -114,7 +121,7 @@ def measures_list(book: Book, view: ReportView) -> None:
             *(Col(c.label, max(c.width, 12) if c.type != "text" else 40, fmt.get(c.type, "text"))
               for c in spec_table.columns)]
     table = Table(cols)
-    for m in measures_of(view):
+    for m in measures_of(view) if measures is None else measures:
         table.add([m.ags, names.get(m.ags, ""), m.period.projektjahr, m.period.quartal,
                    *(m.values.get(c.name) for c in spec_table.columns)])
     write_table(book, "Maßnahmenliste", table, freeze_cols=2)

@@ -1,25 +1,48 @@
-"""Write every output of a report run: one entry per file in `write_outputs`."""
+"""Write every output of a report run: one entry per file in `write_outputs`.
+
+With a `state` folder (one per output folder, owned by the caller), a rerun does only what
+changed (`pipeline.outputs.records`): a report whose inputs have the same digest as when it
+was written, and that is still exactly the file written then, is left alone; otherwise
+`herkunft.csv` and the Herkunft sheets of `pruefpfad.xlsx` copy the rows of every submission
+that is unchanged (and, on the sheets, at the same place) from the previous run instead of
+rendering them again. Either way the bytes are those of a full rendering (tested).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import platform
+import zlib
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import jinja2
+import xlsxwriter
+
+import pipeline
+from pipeline.checkcache import code_digest
 from pipeline.forked import Background
 from pipeline.outputs import csvs
 from pipeline.outputs.amif_xlsx import write_amif_workbook
+from pipeline.outputs.atomic import remove_stale_temp_files
 from pipeline.outputs.audit import write_audit_workbook
-from pipeline.outputs.html import write_html
-from pipeline.outputs.lineage import lineage, write_lineage_csv
+from pipeline.outputs.audit_lineage import Blob, Reuse
+from pipeline.outputs.html import TEMPLATE_DIR, write_html
+from pipeline.outputs.lineage import Part, lineage_parts, write_lineage_parts
 from pipeline.outputs.ministry import write_ministry_workbook
+from pipeline.outputs.records import Records
 from pipeline.outputs.view import ReportView
-from pipeline.spec import Programme
+from pipeline.spec import Programme, load_template, template_versions
 
 BACKGROUND = "pruefpfad.xlsx"
+LINEAGE_CSV = "herkunft.csv"
+STATE_FILE = "berichte.json"  # the records, in the caller's state folder
+LINEAGE_XML = "herkunft.xml"  # the Herkunft rows of pruefpfad.xlsx as XML, same folder
 
 
 def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
-                  parallel: bool = False) -> None:
+                  parallel: bool = False, state: Path | None = None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     intake_rows = []
     for e in result.entries:
@@ -29,25 +52,126 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
                             e.received.eingang.isoformat(), key[0], key[1], key[2],
                             e.status, errors, warnings])
     view = ReportView(result, prog, stichtag)
-    fig_rows = view.figure_rows
-    rows = lineage(view)  # herkunft.csv and pruefpfad.xlsx show the same rows
-    targets = {
+    run = _Run(out_dir, state, prog, result, stichtag)
+    targets: dict[str, Callable[[Path], object]] = {
         "befunde.csv": lambda p: csvs.write_findings(p, result.findings),
         "eingaenge.csv": lambda p: csvs.write_intake(p, intake_rows),
-        "kennzahlen.csv": lambda p: csvs.write_figures(p, fig_rows),
-        "herkunft.csv": lambda p: write_lineage_csv(p, rows),
+        "kennzahlen.csv": lambda p: csvs.write_figures(p, view.figure_rows),
+        LINEAGE_CSV: lambda p: write_lineage_parts(p, run.parts(view), run.previous_csv()),
         "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, view),
         "bericht_amif.xlsx": lambda p: write_amif_workbook(p, view),
-        "pruefpfad.xlsx": lambda p: write_audit_workbook(p, view, rows),
+        BACKGROUND: lambda p: _audit(p, view, run),
         "uebersicht.html": lambda p: write_html(p, view),
     }
-    # The audit workbook, the largest, in a forked child on the other core (the feedback,
-    # the other large part, runs in a child of the report; on a warm run it is skipped).
-    audit = targets.pop(BACKGROUND)
-    job = Background(lambda: audit(out_dir / BACKGROUND), enabled=parallel)
-    for name, write in targets.items():
-        write(out_dir / name)
-        result.outputs.append(out_dir / name)
-    job.result()
-    result.outputs.append(out_dir / BACKGROUND)
+    try:
+        # The audit workbook, the largest, in a forked child on the other core (the
+        # feedback, the other large part, runs in a child of the report). herkunft.csv
+        # and pruefpfad.xlsx show the same rows: the parts are cut once, before the fork.
+        audit = targets.pop(BACKGROUND)
+        audit_todo = not run.unchanged(BACKGROUND)
+        if audit_todo or not run.unchanged(LINEAGE_CSV):
+            run.parts(view)
+        job = Background(lambda: audit(out_dir / BACKGROUND) if audit_todo else None,
+                         enabled=parallel and audit_todo)
+        for name, write in targets.items():
+            if not run.unchanged(name):
+                run.record(name, write(out_dir / name))
+            result.outputs.append(out_dir / name)
+        extra = job.result()
+        if audit_todo:
+            run.record(BACKGROUND, extra)
+        result.outputs.append(out_dir / BACKGROUND)
+    except BaseException:
+        run.save(complete=False)
+        raise
+    run.save(complete=True)
 
+
+def _audit(path: Path, view: ReportView, run: _Run) -> dict | None:
+    """Write pruefpfad.xlsx; returns what to record for the next run (where its Herkunft
+    rows are kept), None without a state folder."""
+    blob = Blob(run.blob_path) if run.blob_path is not None else None
+    write_audit_workbook(path, view, run.parts(view), run.previous_xml(), blob)
+    return None if blob is None else {"styles": blob.styles, "parts": blob.index}
+
+
+def environment(prog: Programme) -> str:
+    """Everything besides the run's inputs that shapes the reports: the program, the
+    specs, the HTML template and the versions of the libraries that write the bytes."""
+    parts = [pipeline.__version__, code_digest(), prog.digest,
+             *(load_template(v).digest for v in template_versions()),
+             xlsxwriter.__version__, jinja2.__version__, platform.python_implementation(),
+             platform.python_version(), zlib.ZLIB_RUNTIME_VERSION]
+    for path in sorted(TEMPLATE_DIR.rglob("*")):
+        if path.is_file():
+            parts += [path.relative_to(TEMPLATE_DIR).as_posix(),
+                      hashlib.sha256(path.read_bytes()).hexdigest()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def run_inputs(result, stichtag: date) -> tuple:
+    """Every input of the reports besides the program (see `environment`): what was
+    received and decided, the findings, the registry, the Stichtag. What a file holds is
+    named by its sha256 (its check result is a function of its bytes and the program)."""
+    registry = result.registry_path
+    return (stichtag, registry.name if registry else None, result.registry_sha256,
+            tuple(result.applications), tuple(result.registry_findings),
+            tuple(result.findings), tuple(result.waivers_applied),
+            tuple((e.received, e.status, e.checked.readable, tuple(e.checked.findings))
+                  for e in result.entries))
+
+
+class _Run:
+    """What this run knows of the previous one (nothing without a state folder)."""
+
+    def __init__(self, out_dir: Path, state: Path | None, prog: Programme, result,
+                 stichtag: date) -> None:
+        self.out_dir = out_dir
+        if state is not None:
+            state.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(state)  # e.g. the XML of a run that was killed
+        self.records = Records(state / STATE_FILE, environment(prog)) if state else None
+        self.blob_path = state / LINEAGE_XML if state else None
+        self.digest = self.records.digest(run_inputs(result, stichtag)) \
+            if self.records is not None else ""
+        self._parts: list[Part] | None = None
+
+    def files(self, name: str) -> list[Path]:
+        if name == BACKGROUND and self.blob_path is not None:
+            return [self.out_dir / name, self.blob_path]
+        return [self.out_dir / name]
+
+    def unchanged(self, name: str) -> bool:
+        return self.records is not None and \
+            self.records.unchanged(name, self.digest, self.files(name))
+
+    def record(self, name: str, extra: object = None) -> None:
+        if self.records is not None:
+            self.records.record(name, self.digest, self.files(name), extra)
+
+    def save(self, complete: bool) -> None:
+        if self.records is not None:
+            self.records.save(complete)
+
+    def parts(self, view: ReportView) -> list[Part]:
+        if self._parts is None:
+            self._parts = lineage_parts(view)
+        return self._parts
+
+    def previous_csv(self) -> tuple[Path, dict[str, list[int]]] | None:
+        """The herkunft.csv of the previous run (while it is the file we wrote) and where
+        each part is in it."""
+        if self.records is None:
+            return None
+        index = self.records.extra(LINEAGE_CSV, self.files(LINEAGE_CSV))
+        return (self.out_dir / LINEAGE_CSV, index) if isinstance(index, dict) else None
+
+    def previous_xml(self) -> Reuse | None:
+        """The Herkunft XML of the previous run and where each part is in it."""
+        if self.records is None or self.blob_path is None:
+            return None
+        extra = self.records.extra(BACKGROUND, self.files(BACKGROUND))
+        if not isinstance(extra, dict) or not isinstance(extra.get("parts"), dict) \
+                or not isinstance(extra.get("styles"), list):
+            return None
+        return Reuse(self.blob_path, extra["parts"], extra["styles"])

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -48,6 +49,35 @@ FORMATS: dict[str, dict[str, object]] = {
 }
 
 
+class FastSheet(Worksheet):
+    """xlsxwriter's worksheet, writing number and string cells ≈ 3× faster at close: the
+    same XML as `Worksheet._write_cell` (one f-string instead of an attribute list and
+    three helper calls per cell; tested byte for byte). Every other cell, and a cell
+    without its own format, goes through xlsxwriter unchanged."""
+
+    _columns: dict[int, str] = {}
+
+    def _write_cell(self, row: int, col: int, cell) -> None:
+        kind = type(cell).__name__
+        fmt = cell.format
+        if not fmt or kind not in _FAST_CELLS or self.constant_memory:
+            super()._write_cell(row, col, cell)
+            return
+        name = self._columns.get(col)
+        if name is None:
+            name = self._columns[col] = xl_col_to_name(col)
+        # The order of _get_xf_index calls numbers the formats: as xlsxwriter, per cell.
+        if kind == "String":
+            self.fh.write(f'<c r="{name}{row + 1}" s="{fmt._get_xf_index()}" t="s">'
+                          f"<v>{cell.string}</v></c>")
+        else:
+            self.fh.write(f'<c r="{name}{row + 1}" s="{fmt._get_xf_index()}">'
+                          f"<v>{cell.number:.16G}</v></c>")
+
+
+_FAST_CELLS = frozenset({"Number", "Datetime", "String"})
+
+
 class Book:
     """A workbook plus its named formats."""
 
@@ -57,6 +87,7 @@ class Book:
             self.wb: Workbook = xlsxwriter.Workbook(str(path), OPTIONS)
         else:
             self.wb = xlsxwriter.Workbook(path, {**OPTIONS, "in_memory": True})
+        self.wb.worksheet_class = FastSheet
         self.wb.set_properties({"title": title, "author": AUTHOR, "company": "HMSI",
                                 "created": created})
         self.title = title
@@ -105,7 +136,14 @@ def _safe(text: str) -> str:
 def put(ws: Worksheet, row: int, col: int, value: object, fmt: Format | None = None) -> None:
     """Write one value by its Python type; text is always a plain string cell. A cell
     outside the sheet raises (xlsxwriter would only return -1 and drop it)."""
-    if value is None:
+    kind = type(value)
+    # Text and numbers (most cells) straight to what write_string and write_number call
+    # (they only add the "A1" notation, which is not used here).
+    if kind is str:
+        status = ws._write_string(row, col, value, fmt)
+    elif kind is Decimal or kind is int or kind is float:
+        status = ws._write_number(row, col, float(value), fmt)  # type: ignore[arg-type]
+    elif value is None:
         if fmt is None:
             return
         status = ws.write_blank(row, col, None, fmt)

@@ -92,7 +92,8 @@ class StreamedSheet:
     sheet: Worksheet
     last_row: int
     last_col: int
-    chunks: Callable[[], Iterable[str]]  # `<row>` elements, a few thousand per string
+    chunks: Callable[[], Iterable[str | bytes]]  # `<row>` elements (bytes: UTF-8), a few
+    # thousand per item
 
 
 def part_name(wb: Workbook, sheet: Worksheet) -> str:
@@ -154,14 +155,14 @@ def _stream(dst: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, sheet: Stream
     size = 0
     with dst.open(info, "w", force_zip64=zip64) as fh:
         for text in _pieces(head, sheet, sep + tail):
-            data = text.encode("utf-8")
+            data = text if isinstance(text, bytes) else text.encode("utf-8")
             size += len(data)
             if size > ZIP64_AT and not zip64:
                 raise _NeedsZip64
             fh.write(data)
 
 
-def _pieces(head: str, sheet: StreamedSheet, tail: str) -> Iterator[str]:
+def _pieces(head: str, sheet: StreamedSheet, tail: str) -> Iterator[str | bytes]:
     yield head
     yield from sheet.chunks()
     yield tail
