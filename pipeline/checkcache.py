@@ -28,11 +28,12 @@ def cache_key(prog: Programme, known: frozenset[str] | None) -> str:
 
 @cache
 def code_digest() -> str:
-    """SHA-256 over the program's own source: a changed rule or reader invalidates cached
-    results even when nobody raised the version number (≈ 1 ms for the whole package)."""
+    """SHA-256 over the program's own source (Python and the C scanner): a changed rule or
+    reader invalidates cached results even when nobody raised the version number (≈ 1 ms
+    for the whole package)."""
     digest = hashlib.sha256()
     root = Path(__file__).parent
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted([*root.rglob("*.py"), *root.rglob("*.c")]):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
