@@ -10,7 +10,6 @@ from pipeline.progress import Progress
 from pipeline.registry import RegistryError, read_registry
 from pipeline.report import ConfigError, ReportResult, check_received, run_report
 from pipeline.spec import load_programme
-from pipeline.template.builder import build_templates, build_workbook, template_filename
 from pipeline.validate import Checked
 
 
@@ -21,6 +20,10 @@ def make_templates(registry: Path, projektjahr: int, quartal: int, out: Path,
         raise ConfigError(f"Projektjahr {projektjahr} / Quartal {quartal} gibt es nicht "
                           f"(Projektjahre 1–{prog.project_years}, Quartale "
                           f"1–{prog.quarters_per_year}).")
+    # Imported here: the builder pulls in xlsxwriter (≈ 30 ms), which `kisi report` only
+    # needs once it writes reports, while its workers check.
+    from pipeline.template.builder import build_templates, build_workbook, template_filename
+
     out.mkdir(parents=True, exist_ok=True)
     if blank:
         return [build_workbook(out / template_filename(None), None)]
