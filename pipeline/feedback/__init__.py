@@ -11,12 +11,15 @@ sha256), never from a received file's or attachment's name.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pipeline.feedback.files import write_file
 from pipeline.feedback.model import ReportInfo, figure_lines, german_datetime, result_text
 from pipeline.feedback.state import Records
 from pipeline.feedback.texts import (
@@ -27,7 +30,7 @@ from pipeline.feedback.texts import (
     rejected_letter,
 )
 from pipeline.findings import Finding, sort_key
-from pipeline.outputs.atomic import write_bytes
+from pipeline.outputs import atomic
 from pipeline.periods import (
     Period,
     deadline,
@@ -115,6 +118,7 @@ class _Index:
             if u.status == USED:
                 self.used.setdefault(u.key, []).append(u)
         self.figures = _figure_index(getattr(result, "figures", None))
+        self.zeitraeume: dict[Period, str] = {}  # "PJ1 Q2 (01.01.2026–31.03.2026)"
 
     def findings_of(self, e: Entry) -> list[Finding]:
         """The file's own findings plus cross-quarter ones located in it."""
@@ -147,24 +151,32 @@ def _figure_index(rows) -> dict[tuple, dict[str, object]]:
 
 
 def _current(entries: list[Entry]) -> list[Entry]:
+    keys = {id(e): e.key for e in entries if e.status != DUPLICATE}  # (a key costs 4 looks)
     newest: dict[tuple, Entry] = {}
     for e in entries:
-        if e.status != DUPLICATE and e.key is not None:
-            if e.key not in newest or e.order() > newest[e.key].order():
-                newest[e.key] = e
+        key = keys.get(id(e))
+        if key is not None:
+            best = newest.get(key)
+            if best is None or e.order() > best.order():
+                newest[key] = e
     return [e for e in sorted(entries, key=lambda e: (e.received.datei, e.received.sha256))
-            if e.status != DUPLICATE and (e.key is None or newest[e.key] is e)]
+            if id(e) in keys and (keys[id(e)] is None or newest[keys[id(e)]] is e)]
 
 
 def _addresses(text: object) -> list[str]:
+    return list(_addresses_in(str(text or "")))
+
+
+@lru_cache(maxsize=1024)  # a project's address comes again with each of its files
+def _addresses_in(text: str) -> tuple[str, ...]:
     from email.utils import parseaddr  # (imports socket: in the feedback child, not at start)
 
     found = []
-    for part in re.split(r"[;,]", str(text or "")):
+    for part in re.split(r"[;,]", text):
         address = parseaddr(part.strip())[1]
         if EMAIL.match(address) and address not in found:
             found.append(address)
-    return found
+    return tuple(found)
 
 
 def _who(e: Entry, apps: dict, prog: Programme) -> _Who:
@@ -185,11 +197,12 @@ def _who(e: Entry, apps: dict, prog: Programme) -> _Who:
 
 
 def _info(e: Entry, who: _Who, findings: list[Finding], ergebnis: str, stand: datetime,
-          prog: Programme) -> ReportInfo:
+          prog: Programme, zeitraeume: dict[Period, str]) -> ReportInfo:
     zeitraum = ""
     if who.period is not None:
-        zeitraum = (f"{who.period.label} ({german_date(quarter_start(prog, who.period))}–"
-                    f"{german_date(quarter_end(prog, who.period))})")
+        zeitraum = zeitraeume.get(who.period) or zeitraeume.setdefault(who.period, (
+            f"{who.period.label} ({german_date(quarter_start(prog, who.period))}–"
+            f"{german_date(quarter_end(prog, who.period))})"))
     return ReportInfo(e.received.datei, e.received.sha256, who.ags, who.name, zeitraum,
                       e.received.eingang, ergebnis or result_text(findings),
                       deadline(prog, who.period) if who.period else None, stand)
@@ -221,15 +234,15 @@ class _Job:
     folder: Path
     figures: list[tuple[str, str]] = field(default_factory=list)
 
-    @property
+    @cached_property
     def base(self) -> str:
         return _base(self.e, self.who)
 
-    @property
+    @cached_property
     def xlsx(self) -> Path:
         return self.folder / f"{self.base}.xlsx"
 
-    @property
+    @cached_property
     def eml(self) -> Path:
         return self.folder / f"{self.base}.eml"
 
@@ -257,11 +270,11 @@ class _Job:
         if self.kind == "befunde":
             name = _attachment_name(who, "Prüfbericht")
             data, marked = _mark_up(self.e, findings, info)
-            write_bytes(self.xlsx, data, durable=False)
+            self._write(".xlsx", data)
             letter = findings_letter(info, findings, name, stichtag, marked, bool(who.to))
         else:
             data = confirmation_bytes(info, self.figures, *(stored or ()))
-            write_bytes(self.xlsx, data, durable=False)
+            self._write(".xlsx", data)
             name = _attachment_name(who, "Eingangsbestätigung")
             letter = confirmation_letter(info, self.figures, name, bool(who.to))
         self._mail(letter, data, name)
@@ -269,10 +282,29 @@ class _Job:
     def _mail(self, letter: Letter, attachment: bytes | None, name: str) -> None:
         from pipeline.feedback.mail import draft  # the email package: only to write
 
-        write_bytes(self.eml, draft(self.who.to, letter.subject, letter.body, attachment,
-                                    date=self.info.stand, sha256=self.e.received.sha256,
-                                    attachment_name=name or None, kind=self.kind),
-                    durable=False)  # checked by size, mtime and inode on the next run
+        self._write(".eml", draft(self.who.to, letter.subject, letter.body, attachment,
+                                  date=self.info.stand, sha256=self.e.received.sha256,
+                                  attachment_name=name or None, kind=self.kind))
+
+    def _write(self, suffix: str, data: bytes) -> None:
+        """Not durable: checked by size, mtime and inode on the next run."""
+        write_bytes(self.xlsx if suffix == ".xlsx" else self.eml, data, durable=False)
+
+
+def write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
+    """`pipeline.outputs.atomic.write_bytes`; not durable (feedback files): with fewer
+    system calls (`files.write_file`), the folder made when the first file needs it."""
+    if durable:
+        atomic.write_bytes(target, data, durable)
+        return
+    folder, name = os.path.split(target)
+    try:
+        write_file(folder, name, data)
+    except FileNotFoundError:
+        if os.path.isdir(folder):
+            raise
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        write_file(folder, name, data)
 
 
 def _plan(e: Entry, index: _Index, apps: dict, folder: Path, stichtag: date,
@@ -281,15 +313,15 @@ def _plan(e: Entry, index: _Index, apps: dict, folder: Path, stichtag: date,
     findings = index.findings_of(e)
     stand = max(datetime.combine(stichtag, DRAFT_HOUR, TZ), e.received.eingang)
     if e.status == REJECTED or e.checked.submission is None:
-        info = _info(e, who, findings, "Nicht lesbar.", stand, prog)
+        info = _info(e, who, findings, "Nicht lesbar.", stand, prog, index.zeitraeume)
         return _Job("abgelehnt", e, who, info, findings, stichtag, folder)
     if findings:
         info = _info(e, who, findings, result_text(findings, index.used_instead(e)), stand,
-                     prog)
+                     prog, index.zeitraeume)
         return _Job("befunde", e, who, info, findings, stichtag, folder)
     if e.status != USED:
         return None
-    info = _info(e, who, findings, "", stand, prog)
+    info = _info(e, who, findings, "", stand, prog, index.zeitraeume)
     figures = figure_lines(index.figures_of(who))
     return _Job("bestaetigung", e, who, info, findings, stichtag, folder, figures)
 

@@ -5,7 +5,9 @@ The confirmation is written once per clean submission, so it does not go through
 each time: one confirmation is rendered with openpyxl (the layout of `sheet.py`) per
 process, and each submission then only gets its own rows and document date in that
 pre-rendered package. `confirmation_bytes(info, figures)` gives the same bytes as
-`summary_bytes(info, (), figures)` (the tests compare them), about 20 times faster.
+`summary_bytes(info, (), figures)` (the tests compare them), about 20 times faster. The
+package's other members are zipped once per process (`package.Prepacked`): per submission
+only the sheet (and core.xml for a new date) is compressed.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from pipeline.feedback.model import KEY_FIGURES, REPORT_SHEET, ReportInfo, figure_lines
-from pipeline.feedback.package import core_stamp, workbook_bytes, zip_members
+from pipeline.feedback.package import Prepacked, core_stamp, workbook_bytes
 from pipeline.feedback.sheet import (
     TITLE,
     VALUE_COLUMN,
@@ -61,8 +63,7 @@ def confirmation_bytes(info: ReportInfo, figures: Sequence[tuple[str, str]] = ()
     sheet = (t.head.replace(t.dimension, f'<dimension ref="A1:{_VALUE}{len(rows)}"', 1)
              + "".join(rows) + t.tail)
     core = t.core.replace(_iso(_SENTINEL), _iso(core_stamp(info.stand)))
-    parts = {t.sheet_part: sheet.encode("utf-8"), _CORE: core.encode("utf-8")}
-    return zip_members((name, parts.get(name, body)) for name, body in t.members)
+    return _packed(t).build({t.sheet_part: sheet.encode("utf-8"), _CORE: core.encode("utf-8")})
 
 
 def confirmation(info: ReportInfo, out_path: Path,
@@ -150,10 +151,24 @@ def _template() -> _Template:
                      dict(members)[_CORE].decode("utf-8"), styles["A1"], styles["A2"])
 
 
+def _packed(t: _Template) -> Prepacked:
+    """The template's zip, prepared once per process: only the sheet and core.xml (the
+    same for every submission dated alike) are compressed per confirmation."""
+    found = _prepacked.get(id(t))
+    if found is None or found[0] is not t:
+        found = (t, Prepacked(t.members, (t.sheet_part, _CORE), repeated=(_CORE,)))
+        _prepacked[id(t)] = found
+    return found[1]
+
+
+_prepacked: dict[int, tuple[_Template, Prepacked]] = {}
+
+
 def _iso(stamp: datetime) -> str:
     return stamp.isoformat(timespec="seconds") + "Z"  # as openpyxl writes W3CDTF dates
 
 
+@lru_cache(maxsize=4096)  # labels, and many values (period, result, deadline), repeat
 def _cell(ref: str, text: str, style: str) -> str:
     """An inline-string cell as openpyxl writes it (text is data, never a formula)."""
     attrs = f'r="{ref}"' + (f' s="{style}"' if style else "") + ' t="inlineStr"'
