@@ -16,6 +16,14 @@ def cents(x: Decimal) -> Decimal:
 
 def csv_money(x: Decimal) -> str:
     """Machine format for CSV outputs: decimal point, two decimals, no grouping ('1234.56')."""
+    if type(x) is Decimal:
+        # Most amounts are cents already (exponent -2: two digits after the point, no
+        # exponent in the text): then rounding changes nothing and the text is the
+        # Decimal's own, ≈ 3× cheaper. '-0.00' is written as '0.00' (see `cents`); a
+        # coefficient of 28 digits and more takes the general path (context precision).
+        text = str(x)
+        if text[-3:-2] == "." and len(text) < 28 and text != "-0.00":
+            return text
     return f"{cents(x):.2f}"
 
 

@@ -59,7 +59,8 @@ def build(path: Path, view: ReportView, rows: list[Lineage] | list[Part],
     findings_sheet(book, view.result.findings, with_hash=True)
     audit_derivation.derivation_sheet(book, view, rows)
     streamed = audit_lineage.lineage_sheets(book, view, rows, reuse, blob)
-    book.close()
+    with xlsxstream.stored_frame():
+        book.close()
     xlsxstream.finish(frame.getvalue(), path, book.wb, streamed)
 
 

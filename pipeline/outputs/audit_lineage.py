@@ -17,14 +17,15 @@ from __future__ import annotations
 import mmap
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from pipeline.facts import Source
 from pipeline.outputs.atomic import FILE_MODE
-from pipeline.outputs.lineage import Lineage, Part, part_name, parts_of
+from pipeline.outputs.lineage import Lineage, Part, PartKey, part_name, parts_of
 from pipeline.outputs.tables import Col, table_frame
 from pipeline.outputs.view import ReportView
 from pipeline.outputs.xlsxkit import Book
@@ -217,8 +218,9 @@ def _pieces(k: int, segs: list[tuple[Part, int, int]], cells: _Styles, renderer:
         name = part_name(part.key) if first == 0 and end == len(part) else None
         piece = old.get(name, k, row, cells) if name is not None else None
         if piece is None:
-            chunks = [text.encode("utf-8") for text in
-                      renderer.chunks(part.rows[first:end], row, cells)]
+            rows = part if name is not None else part.segment(first, end)
+            chunks = [text if isinstance(text, bytes) else text.encode("utf-8")
+                      for text in renderer.chunks(rows, row, cells)]
             piece = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if blob is not None:
             blob.add(name, (k, row), piece)
@@ -273,8 +275,17 @@ class _Rows:
     def __init__(self, hint: str) -> None:
         self.hint = hint
         self.texts: dict[str, str] = {}
+        self.encoded: dict[str, bytes] = {}
 
-    def chunks(self, rows: list[Lineage], start: int, s: _Styles) -> Iterator[str]:
+    def chunks(self, rows: list[Lineage] | Part, start: int, s: _Styles
+               ) -> Iterator[str] | Iterator[bytes]:
+        """The `<row>` elements of `rows`; of a part, rendered from its sources without
+        building its rows (the same XML, as UTF-8 bytes)."""
+        if isinstance(rows, Part):
+            if rows._rows is None:
+                return _source_chunks(rows.key, rows.sources, s, self.hint, start,
+                                      self.encoded)
+            rows = rows._rows
         return _chunks(rows, s, self.hint, start, self.texts)
 
 
@@ -320,6 +331,69 @@ def _chunks(rows: list[Lineage], s: _Styles, hint: str, start: int = HEADER_ROWS
             buf.clear()
     if buf:
         yield "".join(buf)
+
+
+def _source_chunks(key: PartKey, sources: Sequence[Source], s: _Styles, hint: str,
+                   start: int, encoded: dict[str, bytes]) -> Iterator[bytes]:
+    """The bytes of `_chunks` (UTF-8) for the rows of one part (`key` and its sources),
+    CHUNK_ROWS per item, ≈ 2× faster: a row is one bytes %-format of a template that holds
+    everything but the row number, Blatt, Zelle and Wert (the part's cells B–F are rendered
+    once per part and figure), and no text is encoded again. `encoded`: each distinct text
+    as its UTF-8 inline element, kept across parts."""
+    def text(value: str) -> bytes:
+        hit = encoded.get(value)
+        if hit is None:
+            hit = encoded[value] = inline(value).encode("utf-8")
+        return hit
+
+    def fixed(value: str) -> bytes:  # a text inside a template: '%' doubled
+        return text(value).replace(b"%", b"%%")
+
+    t = f'{s.text} t="inlineStr"'.encode()
+    ags, pj, q, datei, sha = key
+    cells = (b'"' + t + b">" + fixed(ags) + b'</c><c r="C%s"' + s.int.encode() + b"><v>" +
+             number(pj).encode() + b'</v></c><c r="D%s"' + s.int.encode() + b"><v>" +
+             number(q).encode() + b'</v></c><c r="E%s"' + t + b">" + fixed(datei) +
+             b'</c><c r="F%s"' + f'{s.mono} t="inlineStr"'.encode() + b">" + fixed(sha) +
+             b'</c><c r="G%s"' + t + b'>%s</c><c r="H%s"' + t + b">%s</c>")
+    money = b'<c r="I%s"' + s.money.encode() + b"><v>%s</v></c>"
+    count = b'<c r="I%s"' + s.count.encode() + b"><v>%s</v></c>"
+    staff_tail = b'<c r="J%s"' + t + b">" + fixed(hint) + b"</c></row>"
+    get = encoded.get
+    buf: list[bytes] = []
+    n = start - 1
+    last: object = None
+    as_money = as_count = other = b""
+    staff = False
+    for kennzahl, blatt, zelle, wert in sources:
+        n += 1
+        if kennzahl is not last:  # the templates of this figure
+            last, staff = kennzahl, kennzahl == STAFF
+            head = b'<row r="%s"><c r="A%s"' + t + b">" + fixed(kennzahl) + b'</c><c r="B%s' \
+                + cells
+            tail = staff_tail if staff else b"</row>"
+            as_money, as_count, other = head + money + tail, head + count + tail, \
+                head + b"%s" + tail
+        r = b"%d" % n
+        kind = type(wert)
+        if kind is Decimal or kind is int:
+            v = b"%.16G" % float(wert)  # number(float(wert)), as bytes
+            if v[-1] in b"NF":  # NAN, INF: number() refuses them
+                v = number(float(wert)).encode()
+            args = (r, r, r, r, r, r, r, r, get(blatt) or text(blatt), r,
+                    get(zelle) or text(zelle), r, v)
+            row = (as_money if kind is Decimal else as_count) % (
+                (*args, r) if staff else args)
+        else:
+            args = (r, r, r, r, r, r, r, r, get(blatt) or text(blatt), r,
+                    get(zelle) or text(zelle), _value(n, wert, s).encode("utf-8"))
+            row = other % ((*args, r) if staff else args)
+        buf.append(row)
+        if len(buf) == CHUNK_ROWS:
+            yield b"".join(buf)
+            buf.clear()
+    if buf:
+        yield b"".join(buf)
 
 
 def _value(n: int, wert: object, s: _Styles) -> str:

@@ -70,11 +70,12 @@ def render_figures(rows: Iterable[Sequence[object]]) -> bytes:
         return hit
 
     out = [_field_line(KENNZAHLEN_COLUMNS)]
+    get = texts.get  # a hit without the call of text(); "" (an empty text) calls it again
     for ags, pj, q, name, wert in rows:
         value = csv_money(wert) if type(wert) is Decimal else (
             str(wert) if type(wert) is int else _field(cell(wert)))
-        out.append(f"{text(ags)},{'' if pj is None else pj},{'' if q is None else q},"
-                   f"{text(name)},{value}\n")
+        out.append(f"{get(ags) or text(ags)},{'' if pj is None else pj},"
+                   f"{'' if q is None else q},{get(name) or text(name)},{value}\n")
     return "".join(out).encode("utf-8")
 
 

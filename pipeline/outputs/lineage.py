@@ -16,6 +16,7 @@ import mmap
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -63,13 +64,16 @@ class Part:
     program), so a rerun can take it from the previous output instead (see `write.py`);
     the rows themselves are built only when asked for."""
 
-    __slots__ = ("_rows", "key", "sources")
+    __slots__ = ("_first", "_rows", "key", "sources")
 
     def __init__(self, key: PartKey, sources: Sequence[Source] = (),
-                 rows: list[Lineage] | None = None) -> None:
+                 rows: list[Lineage] | None = None,
+                 first: dict[str, int] | None = None) -> None:
+        """`first`: `first_rows()`, where the caller knows it already."""
         self.key = key
         self.sources = sources
         self._rows = rows
+        self._first = first
 
     def __len__(self) -> int:
         return len(self._rows) if self._rows is not None else len(self.sources)
@@ -82,8 +86,17 @@ class Part:
                                   s.wert) for s in self.sources]
         return self._rows
 
+    def segment(self, first: int, end: int) -> Part:
+        """Rows `first` to `end` (excluding) as a part of the same key (a part that runs
+        over a sheet's end is written in two segments)."""
+        if self._rows is not None:
+            return Part(self.key, rows=self._rows[first:end])
+        return Part(self.key, self.sources[first:end])  # its own first rows, if asked
+
     def first_rows(self) -> dict[str, int]:
         """kennzahl -> index of its first row in this part."""
+        if self._first is not None:
+            return dict(self._first)
         first: dict[str, int] = {}
         for i, r in enumerate(self.sources if self._rows is None else self._rows):
             if r[0] not in first:  # kennzahl: the first field of a Source and a Lineage
@@ -103,12 +116,31 @@ def lineage_parts(view: ReportView) -> list[Part]:
         if ags not in shown or facts is None:
             continue
         received = view.result.used[(ags, period)].received
-        sources = sorted((s for s in facts.sources if s.kennzahl in order),
-                         key=lambda s: order[s.kennzahl])  # stable: keeps cell order
+        sources, first = _in_figure_order(facts.sources, order)
         if sources:
             parts.append(Part((ags, period.projektjahr, period.quartal, received.datei,
-                               received.sha256), sources))
+                               received.sha256), sources, first=first))
     return parts
+
+
+def _in_figure_order(sources: Sequence[Source], order: dict[str, int]
+                     ) -> tuple[list[Source], dict[str, int]]:
+    """The traced sources, stably sorted by figure (`order`, name -> rank 0, 1, …), and
+    where each figure's first one is: one bucket per figure, filled in source order
+    (receipts interleave fees and volunteer expenses: rarely in order already)."""
+    buckets: list[list[Source]] = [[] for _ in range(max(order.values(), default=-1) + 1)]
+    get = order.get
+    for s in sources:
+        rank = get(s[0])  # kennzahl
+        if rank is not None:
+            buckets[rank].append(s)
+    first: dict[str, int] = {}
+    at = 0
+    for bucket in buckets:
+        if bucket:
+            first[bucket[0][0]] = at
+            at += len(bucket)
+    return list(chain.from_iterable(buckets)), first
 
 
 def lineage(view: ReportView) -> list[Lineage]:
@@ -160,7 +192,7 @@ def write_lineage_parts(path: Path, parts: list[Part],
                     and 0 <= span[0] <= span[0] + span[1] <= len(old):
                 piece = old[span[0]:span[0] + span[1]]
             else:
-                piece = renderer.render(part.rows).encode("utf-8")
+                piece = renderer.render(part).encode("utf-8")
             index[name] = [pos, len(piece)]
             pos += len(piece)
             out.write(piece)
@@ -188,7 +220,13 @@ class CsvRows:
     def __init__(self) -> None:
         self.fields: dict[str, str] = {}
 
-    def render(self, rows: Iterable[Lineage]) -> str:
+    def render(self, rows: Iterable[Lineage] | Part) -> str:
+        """The lines of `rows`; of a part, rendered from its sources without building
+        its rows (the same text)."""
+        if isinstance(rows, Part):
+            if rows._rows is None:
+                return _render_sources(rows.key, rows.sources, self.fields)
+            rows = rows._rows
         return _render_rows(rows, self.fields)
 
 
@@ -216,6 +254,40 @@ def _render_rows(rows: Iterable[Lineage], fields: dict[str, str]) -> str:
         else:
             value = _csv_field(csvs.cell(wert))
         append(f"{field(kennzahl)},{middle},{field(blatt)},{field(zelle)},{value}\n")
+    return "".join(lines)
+
+
+def _render_sources(key: PartKey, sources: Sequence[Source], fields: dict[str, str]) -> str:
+    """`_render_rows` of the rows of one part (`key` and its sources): the columns of the
+    submission are joined once, the kennzahl once per run of equal figures."""
+    def field(text: str) -> str:
+        hit = fields.get(text)
+        if hit is None:
+            hit = fields[text] = _csv_field(csvs.cell(text))
+        return hit
+
+    ags, pj, q, datei, sha = key
+    middle = ",".join([field(ags), _csv_field(csvs.cell(pj)), _csv_field(csvs.cell(q)),
+                       field(datei), field(sha)])
+    get = fields.get
+    lines: list[str] = []
+    append = lines.append
+    last: object = None
+    head = ""
+    for kennzahl, blatt, zelle, wert in sources:
+        if kennzahl is not last:
+            last = kennzahl
+            head = f"{field(kennzahl)},{middle},"
+        kind = type(wert)
+        if kind is Decimal:
+            value = str(wert)  # csv_money's fast path, inlined: cents as they are
+            if value[-3:-2] != "." or len(value) >= 28 or value == "-0.00":
+                value = csv_money(wert)
+        elif kind is int:
+            value = str(wert)
+        else:
+            value = _csv_field(csvs.cell(wert))
+        append(f"{head}{get(blatt) or field(blatt)},{get(zelle) or field(zelle)},{value}\n")
     return "".join(lines)
 
 

@@ -74,7 +74,8 @@ def measures_of(view: ReportView) -> list[Measure]:
         if ags not in shown or sub is None:
             continue
         for row in sub.tables.get(table, []):
-            found.append(Measure(ags, period, {k: (v.value if v.ok else None)
+            # v.value if v.ok else None, by index (value, problem)
+            found.append(Measure(ags, period, {k: (v[3] if v[4] is None else None)
                                                for k, v in row.values.items()}))
     return found
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from xlsxwriter.worksheet import Worksheet
 
-from pipeline.outputs.xlsxkit import Book, autofilter, put
+from pipeline.outputs.xlsxkit import Book, autofilter, put_row
 from pipeline.outputs.xlsxstream import MAX_ROWS
 
 BOLD = {"money": "money_bold", "int": "int_bold", "text": "bold"}
@@ -43,13 +43,14 @@ def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0) -> Wo
     ws, head_row = table_frame(book, name, table.cols, len(table.rows), freeze_cols)
     plain = [book.fmt(c.fmt) for c in table.cols]
     strong = [book.fmt(BOLD.get(c.fmt, c.fmt)) for c in table.cols]
+    wrapped = any(c.fmt == "wrap" for c in table.cols)  # else every row has the default height
+    bold = table.bold
     for i, values in enumerate(table.rows):
-        fmts = strong if i in table.bold else plain
-        for col, value in enumerate(values):
-            put(ws, head_row + 1 + i, col, value, fmts[col])
-        height = row_height(values, table.cols)
-        if height is not None:
-            ws.set_row(head_row + 1 + i, height)
+        put_row(ws, head_row + 1 + i, values, strong if i in bold else plain)
+        if wrapped:
+            height = row_height(values, table.cols)
+            if height is not None:
+                ws.set_row(head_row + 1 + i, height)
     return ws
 
 

@@ -22,9 +22,11 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import xlsxwriter.workbook
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
@@ -83,6 +85,21 @@ def style(fmt: Format) -> str:
     index registers the format, so it is written to styles.xml at close."""
     index = fmt._get_xf_index()
     return f' s="{index}"' if index else ""
+
+
+@contextmanager
+def stored_frame() -> Iterator[None]:
+    """While a frame workbook closes: its members are stored, not deflated. `finish`
+    deflates every member anyway (its own levels, its own ZipInfo), so the frame's
+    compression never reaches the target's bytes; storing saves deflating the members
+    once and inflating them again (xlsxwriter takes the method from this module global;
+    should that change, the frame is deflated as before)."""
+    saved = xlsxwriter.workbook.ZIP_DEFLATED
+    xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_STORED  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        xlsxwriter.workbook.ZIP_DEFLATED = saved  # type: ignore[attr-defined]
 
 
 @dataclass
