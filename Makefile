@@ -8,7 +8,7 @@ INPUT ?= input
 OUTPUT ?= output
 STICHTAG ?=
 
-.PHONY: report test demo lint catalogue bench fuzz status clean install bytecode
+.PHONY: report test demo lint catalogue bench fuzz sanitize status clean install bytecode
 
 $(STAMP): pyproject.toml setup.py pipeline/xlsx/_scan.c
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: bytecode
 ## fuzz: mutate valid workbooks for a fixed budget (FUZZ_SECONDS, default 60)
 fuzz: $(STAMP)
 	$(BIN)/python scripts/fuzz.py --seconds $(or $(FUZZ_SECONDS),60)
+
+## sanitize: the reader tests against the C scanner built with ASan and UBSan (≈ 3 min)
+sanitize: $(STAMP)
+	scripts/sanitize.sh
 
 ## lint: ruff
 lint: $(STAMP)

@@ -106,6 +106,7 @@ typedef struct {
 } Buf;
 
 static int buf_add(Buf *b, const char *s, Py_ssize_t n) {
+    if (n == 0) return 0;  /* s may be NULL then (an empty buffer); memcpy must not see it */
     if (b->len + n > b->cap) {
         Py_ssize_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n) {
