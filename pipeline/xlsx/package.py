@@ -95,8 +95,9 @@ def new_parser(namespaces: bool = True) -> Parser:
 class _PartMemo:
     """Results of the small parts (workbook, styles, relationships, tables) by their exact
     inflated bytes: every workbook built from one template repeats them, and parsing them
-    again cost about a millisecond per file. Only immutable results are stored (frozen
-    dataclasses, tuples, frozensets); a part that failed is never stored, so identical
+    again cost about a millisecond per file. Results are shared by every workbook that
+    repeats the part: frozen dataclasses, tuples and frozensets, and the workbook part,
+    whose containers reader.py copies. A part that failed is never stored, so identical
     bytes fail again. Bounded: cleared when it holds MAX_BYTES of keys."""
 
     MAX_BYTES = 32 * 1024 * 1024
@@ -134,8 +135,8 @@ class Package:
 
     def cached(self, part: str, read: Callable[..., T], *args: object) -> T:
         """read(self, part, *args), reused for a part byte-identical to one read before
-        (see _PartMemo): the result must be immutable and depend only on the part's name,
-        bytes, `args` and the limits."""
+        (see _PartMemo): the result must not be changed by callers and must depend only on
+        the part's name, bytes, `args` and the limits."""
         info = self._infos.get(part.lower())
         if info is None:
             return read(self, part, *args)  # reports the missing part as always
