@@ -623,3 +623,22 @@ def test_the_xml_budget_counts_remembered_parts(make_workbook) -> None:
     for _ in range(2):  # the second time, the parts before the last one are remembered
         assert error_code(data, short) == "zip_bomb"
         read_xlsx(data, enough)
+
+
+def test_large_parts_are_streamed_not_remembered(make_workbook) -> None:
+    """A styles part over _PartMemo.MAX_PART (here padded with a comment of random hex, which
+    does not compress beyond the ratio limit) is parsed as a stream and gives the same
+    result."""
+    from pipeline.xlsx import package
+
+    data = make_workbook().read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        styles = zf.read("xl/styles.xml")
+    head, tail = styles.split(b"<cellXfs", 1)
+    noise = random.Random(5).randbytes(package._PartMemo.MAX_PART // 2 + 1).hex().encode()
+    padded = head + b"<!--" + noise + b"-->" + b"<cellXfs" + tail
+    big = rewrite(data, {"xl/styles.xml": padded})
+    package._MEMO._results.clear()
+    first = read_xlsx(big, LIMITS)
+    assert not any(key[1] == "read_date_styles" for key in package._MEMO._results)
+    assert first.cells == read_xlsx(data, LIMITS).cells

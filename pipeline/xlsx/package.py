@@ -101,6 +101,7 @@ class _PartMemo:
     bytes fail again. Bounded: cleared when it holds MAX_BYTES of keys."""
 
     MAX_BYTES = 32 * 1024 * 1024
+    MAX_PART = 1024 * 1024  # larger parts are streamed, never held whole (bombs, odd files)
 
     def __init__(self) -> None:
         self._results: dict[tuple, object] = {}
@@ -138,8 +139,10 @@ class Package:
         (see _PartMemo): the result must not be changed by callers and must depend only on
         the part's name, bytes, `args` and the limits."""
         info = self._infos.get(part.lower())
-        if info is None:
-            return read(self, part, *args)  # reports the missing part as always
+        if info is None or info.file_size > _PartMemo.MAX_PART:
+            # missing: reported as always; large: streamed (zipfile never yields more than
+            # the declared size, so a lying header cannot get a big part into memory here)
+            return read(self, part, *args)
         data = self._inflated[info.filename] = self._inflate(info)
         key = (read.__module__, read.__qualname__, part, args, self.limits, data)
         hit = _MEMO.get(key)
