@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.feedback import confirm, mail
-from pipeline.feedback.files import write_file
 from pipeline.feedback.model import ReportInfo
 from pipeline.feedback.package import Prepacked, _escape, zip_members
 from pipeline.intake import TZ
+from pipeline.outputs import atomic
 from pipeline.outputs.atomic import remove_stale_temp_files
 
 NAMES = ["docProps/app.xml", "docProps/core.xml", "xl/worksheets/sheet1.xml",
@@ -164,6 +164,10 @@ def test_escape_is_saxutils_escape(text):
 
 
 # --------------------------------------------------------------------------- files
+def write_file(folder: str, name: str, data: bytes) -> None:
+    atomic.write_bytes(Path(folder, name), data, durable=False)
+
+
 def test_write_file_replaces_atomically_with_mode_644(tmp_path: Path):
     old = os.umask(0o077)
     try:
@@ -183,14 +187,16 @@ def test_write_file_leaves_no_temp_file_when_it_fails(tmp_path: Path):
     with pytest.raises(OSError):
         write_file(str(tmp_path), "b.xlsx", b"data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
+    write_file(str(tmp_path / "missing" / "deeper"), "c.eml", b"data")  # folders made
+    assert (tmp_path / "missing" / "deeper" / "c.eml").read_bytes() == b"data"
     with pytest.raises(FileNotFoundError):
-        write_file(str(tmp_path / "missing"), "c.eml", b"data")
+        atomic._replace_file(str(tmp_path / "absent"), "c.eml", b"data")
 
 
 def test_write_file_temp_names_are_cleared_as_stale(tmp_path: Path, monkeypatch):
     """A killed run's temp file matches what `remove_stale_temp_files` clears, and a
     name taken by such a leftover is skipped."""
-    from pipeline.feedback import files
+    files = atomic
 
     def killed(fd, data):
         raise KeyboardInterrupt

@@ -11,7 +11,6 @@ sha256), never from a received file's or attachment's name.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -19,7 +18,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pipeline.feedback.files import write_file
 from pipeline.feedback.model import ReportInfo, figure_lines, german_datetime, result_text
 from pipeline.feedback.state import Records
 from pipeline.feedback.texts import (
@@ -30,7 +28,7 @@ from pipeline.feedback.texts import (
     rejected_letter,
 )
 from pipeline.findings import Finding, sort_key
-from pipeline.outputs import atomic
+from pipeline.outputs.atomic import write_bytes  # module-level: tests count the calls
 from pipeline.periods import (
     Period,
     deadline,
@@ -289,22 +287,6 @@ class _Job:
     def _write(self, suffix: str, data: bytes) -> None:
         """Not durable: checked by size, mtime and inode on the next run."""
         write_bytes(self.xlsx if suffix == ".xlsx" else self.eml, data, durable=False)
-
-
-def write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
-    """`pipeline.outputs.atomic.write_bytes`; not durable (feedback files): with fewer
-    system calls (`files.write_file`), the folder made when the first file needs it."""
-    if durable:
-        atomic.write_bytes(target, data, durable)
-        return
-    folder, name = os.path.split(target)
-    try:
-        write_file(folder, name, data)
-    except FileNotFoundError:
-        if os.path.isdir(folder):
-            raise
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        write_file(folder, name, data)
 
 
 def _plan(e: Entry, index: _Index, apps: dict, folder: Path, stichtag: date,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -36,8 +37,66 @@ def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
 
 
 def write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
-    with atomic_path(target, durable) as tmp:
-        tmp.write_bytes(data)
+    """`data` into `target` in one step (see atomic_path). Not durable: written with fewer
+    system calls (`_replace_file`), the folder made only when it is missing; a cold report
+    writes two feedback files and a cache entry per submission this way."""
+    if durable:
+        with atomic_path(target, durable) as tmp:
+            tmp.write_bytes(data)
+        return
+    folder, name = os.path.split(target)
+    try:
+        _replace_file(folder, name, data)
+    except FileNotFoundError:
+        if os.path.isdir(folder):
+            raise
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        _replace_file(folder, name, data)
+
+
+_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+          | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+_FCHMOD = hasattr(os, "fchmod")
+_serial = itertools.count()
+
+
+def _replace_file(folder: str, name: str, data: bytes) -> None:
+    """Replace `folder/name` with `data` in one step, without fsync (the folder must exist):
+    as atomic_path(durable=False) with ≈ 0.1 ms less per file (no mkdir, a single open,
+    fchmod, no path objects). A killed process leaves either the old or the new file, and at
+    most a temp file '.<name>.<pid>-<serial>.tmp', which `remove_stale_temp_files` clears."""
+    fd, tmp = _create(folder, name)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if _FCHMOD:
+            os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    try:
+        os.close(fd)
+        if not _FCHMOD:  # pragma: no cover - Windows
+            os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, os.path.join(folder, name))
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _create(folder: str, name: str) -> tuple[int, str]:
+    """A new temp file next to the target, another serial if the name is taken (as
+    `tempfile.mkstemp`: exclusive, mode 0600, without following links)."""
+    for _ in range(1000):
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_serial)}.tmp")
+        try:
+            return os.open(tmp, _FLAGS, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp name for {name} in {folder}")  # pragma: no cover
 
 
 def write_with(target: Path, writer: Callable[[Path], None]) -> None:
@@ -46,6 +105,6 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> None:
 
 
 def remove_stale_temp_files(folder: Path) -> None:
-    """Temp files left by a killed run (only ever ours: '.<name>.<random>.tmp')."""
+    """Temp files left by a killed run (only ever ours: '.<name>.<tag>.tmp')."""
     for path in folder.glob(".*.tmp") if folder.is_dir() else []:
         path.unlink(missing_ok=True)
