@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from pipeline import __version__
+from pipeline.findings import Finding
 from pipeline.outputs.atomic import write_bytes
 from pipeline.spec import Programme, load_template, template_versions
 from pipeline.validate import Checked
@@ -40,6 +41,9 @@ def code_digest() -> str:
 
 
 class CheckCache:
+    """Check results by file sha256, and the cross-quarter findings per application (by
+    `app_key`), in one folder per `cache_key`."""
+
     def __init__(self, root: Path, prog: Programme, known: frozenset[str] | None) -> None:
         self.dir = root / "cache" / cache_key(prog, known)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -55,9 +59,27 @@ class CheckCache:
             return None
         return relocate(checked, datei)
 
+    def get_findings(self, key: str) -> list[Finding] | None:
+        """Cross-quarter findings of one application stored under `key` (see `app_key`)."""
+        try:
+            found = pickle.loads((self.dir / f"projekt-{key}.pickle").read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        return found if isinstance(found, list) else None
+
+    def put_findings(self, key: str, findings: list[Finding]) -> None:
+        write_bytes(self.dir / f"projekt-{key}.pickle",
+                    pickle.dumps(findings, pickle.HIGHEST_PROTOCOL), durable=False)
+
     def put_bytes(self, sha256: str, data: bytes) -> None:
         """Store an already pickled result (workers pickle once: for the pipe and here)."""
         write_bytes(self._path(sha256), data, durable=False)
+
+
+def app_key(ags: str, files: list[tuple[str, str, int, int]]) -> str:
+    """The cross-quarter rules of an application see its used files only: their names,
+    bytes (by sha256) and quarters (the program and specs are in the cache folder's key)."""
+    return hashlib.sha256(repr((ags, files)).encode()).hexdigest()
 
 
 def dump(checked: Checked) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pipeline import waivers
-from pipeline.checkcache import CheckCache
+from pipeline.checkcache import CheckCache, app_key
 from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
 from pipeline.forked import Background
@@ -83,7 +83,10 @@ def check_received(r: Received, prog: Programme, known: frozenset[str] | None) -
     return for_report(check_bytes(r.path.read_bytes(), r.datei, r.sha256, prog, known))
 
 
-def _app_findings(entries: list[Entry], prog: Programme) -> list[Finding]:
+def _app_findings(entries: list[Entry], prog: Programme,
+                  cache: CheckCache | None = None) -> list[Finding]:
+    """Cross-quarter findings; with a cache, an application whose used files are all as in
+    an earlier run gets that run's findings (its receipts are then never unpacked)."""
     by_app: dict[str, list[SubmissionRef]] = {}
     for e in entries:
         if e.status == USED:
@@ -92,7 +95,14 @@ def _app_findings(entries: list[Entry], prog: Programme) -> list[Finding]:
                               e.checked.submission))
     found = []
     for ags, refs in sorted(by_app.items()):
-        found.extend(run_application_rules(AppContext(ags, prog, refs)))
+        key = app_key(ags, [(r.datei, r.sha256, r.period.projektjahr, r.period.quartal)
+                            for r in refs]) if cache is not None else ""
+        known = cache.get_findings(key) if cache is not None else None
+        if known is None:
+            known = run_application_rules(AppContext(ags, prog, refs))
+            if cache is not None:
+                cache.put_findings(key, known)
+        found.extend(known)
     return found
 
 
@@ -245,7 +255,7 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
     received = received.items
     progress.finish()
     entries = decide([Entry(r, c) for r, c in zip(received, checked, strict=True)])
-    _attach(entries, _app_findings(entries, prog))
+    _attach(entries, _app_findings(entries, prog, cache))
     applied, waiver_findings = _apply_waivers(inbox, entries)
     used = {(e.key[0], e.period): e for e in entries if e.status == USED}
     facts = {key: e.checked.facts or extract(e.checked.submission, prog)
