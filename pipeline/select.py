@@ -7,6 +7,7 @@ Statuses (contract section 4): verwendet, ersetzt, fehlerhaft, abgelehnt, doppel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from itertools import groupby
 
@@ -24,8 +25,10 @@ class Entry:
     checked: Checked
     status: str = ""
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, int, int] | None:
+        """(AGS, Projektjahr, Quartal) as declared in the workbook (asked for some ten
+        times per entry and run; a check result is never changed after the fact)."""
         sub = self.checked.submission
         if sub is None or sub.ags is None or sub.projektjahr is None or sub.quartal is None:
             return None
