@@ -5,11 +5,13 @@ Derived figures are always recomputed from entered values (never a cached total)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
 from pipeline.money import ZERO, cents
+from pipeline.packed import MIN_ITEMS, Packed
 from pipeline.read.submission import Submission
 from pipeline.rules.cells import canonical_choice
 from pipeline.spec import Programme
@@ -31,18 +33,29 @@ class Facts:
     fee: Decimal = ZERO
     volunteer: Decimal = ZERO
     counts: dict[str, int] = field(default_factory=dict)
-    sources: list[Source] = field(default_factory=list)
+    # Built as a list; from a pickle (a cached result) a Packed one, unpickled when read:
+    # a warm run reads only the sources of files whose audit rows are written again.
+    sources: Sequence[Source] = field(default_factory=list)
 
     def __reduce_ex__(self, protocol):  # type: ignore[override]
-        return _facts, (self.staff, self.fee, self.volunteer, self.counts,
-                        [tuple(s) for s in self.sources])
+        sources = self.sources
+        if not (isinstance(sources, Packed) and not sources.loaded):
+            plain = [tuple(s) for s in sources]
+            sources = Packed.of(plain, len(plain), _sources) if len(plain) >= MIN_ITEMS \
+                else plain
+        return _facts, (self.staff, self.fee, self.volunteer, self.counts, sources)
 
 
 _tuple_new = tuple.__new__
 
 
+def _sources(plain: list[tuple]) -> list[Source]:
+    return [_tuple_new(Source, s) for s in plain]
+
+
 def _facts(staff, fee, volunteer, counts, sources) -> Facts:
-    return Facts(staff, fee, volunteer, counts, [_tuple_new(Source, s) for s in sources])
+    return Facts(staff, fee, volunteer, counts,
+                 sources if isinstance(sources, Packed) else _sources(sources))
 
 
 def extract(sub: Submission, prog: Programme) -> Facts:

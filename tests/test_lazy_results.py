@@ -66,7 +66,12 @@ def test_a_long_table_survives_the_cache_packed(tmp_path):
     checked = check(_write(tmp_path / "q1.xlsx", Q1))
     sub = checked.submission
     assert len(sub.tables["tblBelege"]) == RECEIPTS
-    back = pickle.loads(pickle.dumps(checked, pickle.HIGHEST_PROTOCOL)).submission
+    again = pickle.loads(pickle.dumps(checked, pickle.HIGHEST_PROTOCOL))
+    sources = again.facts.sources  # the audit rows' cells: packed too
+    assert isinstance(sources, Packed) and not sources.loaded
+    assert len(sources) == len(checked.facts.sources) >= RECEIPTS
+    assert again.facts == checked.facts and sources.loaded
+    back = again.submission
     receipts = back.tables["tblBelege"]
     assert isinstance(receipts, Packed) and not receipts.loaded
     assert isinstance(back.tables["tblPersonal"], list)  # short tables as before
