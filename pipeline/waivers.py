@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,9 +44,15 @@ class Waiver:
 
 
 def find_file(inbox: Path) -> Path | None:
+    """The inbox's waiver file (.csv before .xlsx); names are compared before anything is
+    asked of the file system (an inbox holds hundreds of workbooks)."""
+    if not inbox.is_dir():
+        return None
+    candidates = sorted(inbox / name for name in os.listdir(inbox)
+                        if name[:len(STEM)].lower() == STEM)
     for suffix in (".csv", ".xlsx"):
-        for path in sorted(inbox.iterdir()) if inbox.is_dir() else []:
-            if path.is_file() and path.stem.lower() == STEM and path.suffix.lower() == suffix:
+        for path in candidates:
+            if path.stem.lower() == STEM and path.suffix.lower() == suffix and path.is_file():
                 return path
     return None
 

@@ -202,3 +202,19 @@ def test_status_command_prints_the_ledger(make_workbook, tmp_path):
     assert line.split()[2:6] == ["ÜBERF.", "ok", "(1)", "·"]
     none = CliRunner().invoke(main, ["status", "--output", str(tmp_path / "leer")])
     assert none.exit_code == 2 and "Eingangsbuch" in none.output
+
+
+def test_the_waiver_file_is_found_by_name_csv_first(tmp_path):
+    from pipeline.waivers import find_file
+
+    box = tmp_path / "in"
+    box.mkdir()
+    assert find_file(box) is None and find_file(tmp_path / "fehlt") is None
+    (box / "Ausnahmen.xlsx").write_bytes(b"x")
+    (box / "ausnahmen_alt.csv").write_text("x", encoding="utf-8")  # another stem
+    (box / "ausnahmen.csv.bak").write_text("x", encoding="utf-8")  # another suffix
+    assert find_file(box) == box / "Ausnahmen.xlsx"
+    (box / "AUSNAHMEN.CSV").mkdir()  # a folder is not the file
+    assert find_file(box) == box / "Ausnahmen.xlsx"
+    (box / "ausnahmen.CSV").write_text("x", encoding="utf-8")
+    assert find_file(box) == box / "ausnahmen.CSV"
