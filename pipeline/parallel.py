@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from pipeline.checkcache import CheckCache, dump
+from pipeline.forked import Background, ChildFailed
 from pipeline.intake import Received
 from pipeline.rules import files as file_rules
 from pipeline.spec import Programme
@@ -75,20 +76,37 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
             if pool is not None:
                 refused += _submit(pool, pending, todo, check, prog, known, cache)
                 todo = []
+        few = None
+        if pool is None and todo and n_workers > 1:
+            # Too few files to pay for a pool (a warm run: one new file): one forked child
+            # checks them while this process imports the rendering modules.
+            few = Background(lambda: [_work(check, r, prog, known, cache) for _, r in todo])
         if meanwhile is not None:
             meanwhile()
         if while_busy is not None and pool is not None:
             while_busy()
         if pool is not None:
             _gather(pending, refused, results, check, prog, known, cache, progress)
-        else:  # too few files to pay for a pool
-            for i, r in todo:
-                results[i] = pickle.loads(_work(check, r, prog, known, cache))
+        else:
+            checked = _few(few, todo, check, prog, known, cache)
+            for (i, _r), data in zip(todo, checked, strict=True):
+                results[i] = pickle.loads(data)
                 progress(1)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]
+
+
+def _few(job: Background | None, todo, check, prog, known, cache) -> list[bytes]:
+    """The results of the few files checked without a pool: from the child, or, if it
+    died (a file that crashes the reader), one by one in a fresh process each."""
+    if job is not None:
+        try:
+            return job.result()
+        except ChildFailed:
+            return [dump(_isolated(r, check, prog, known, cache)) for _, r in todo]
+    return [_work(check, r, prog, known, cache) for _, r in todo]
 
 
 def _submit(pool, pending, todo, check, prog, known, cache) -> list[tuple[int, Received]]:

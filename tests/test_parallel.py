@@ -97,3 +97,29 @@ def test_a_worker_dying_while_files_still_arrive_costs_only_that_file(monkeypatc
     rejected = [c.datei for c in results if not c.readable]
     assert rejected == ["datei3.xlsx"]
     assert [f.regel for f in results[3].findings] == ["DATEI_ABSTURZ"]
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_a_few_files_are_checked_in_a_child_that_may_die(monkeypatch, n):
+    """Too few files for a pool (a warm run's new file): one forked child checks them while
+    the parent goes on; a file that kills the child costs only that file."""
+    monkeypatch.setenv("KISI_WORKERS", "2")
+    results = check_all(received(n, []), checked_where, PROG, None, None)
+    assert [c.datei for c in results] == [f"datei{i}.xlsx" for i in range(n)]
+    assert all(c.readable for c in results)
+    if n > 3:
+        results = check_all(received(n, []), dies_on_file_3, PROG, None, None)
+        assert [c.datei for c in results if not c.readable] == ["datei3.xlsx"]
+        assert [f.regel for f in results[3].findings] == ["DATEI_ABSTURZ"]
+        assert all(c.findings == [] for i, c in enumerate(results) if i != 3)
+
+
+def test_a_few_files_are_not_checked_in_the_parent(monkeypatch):
+    monkeypatch.setenv("KISI_WORKERS", "2")
+    results = check_all(received(2, []), checked_where_pid, PROG, None, None)
+    assert len(results) == 2
+    assert not any(c.datei.endswith(f"@{os.getpid()}") for c in results)
+
+
+def checked_where_pid(r: Received, prog, known) -> Checked:
+    return Checked(f"{r.datei}@{os.getpid()}", r.sha256, findings=[])
