@@ -7,8 +7,8 @@ Statuses (contract section 4): verwendet, ersetzt, fehlerhaft, abgelehnt, doppel
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from itertools import groupby
 
 from pipeline.intake import Received
