@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from pipeline.money import ZERO, cents
 from pipeline.periods import Period, all_periods
@@ -86,6 +87,14 @@ class QuarterResult:
         return {name: getattr(self, name) for name in FIGURES}
 
 
+class Reported(Protocol):
+    """What `quarter_figures` reads of a quarter's report (QuarterInput, Facts)."""
+
+    staff: Decimal
+    fee: Decimal
+    volunteer: Decimal
+
+
 class CumulativeCap:
     """Hands out the eligible part of successive amounts under one cumulative cap."""
 
@@ -103,6 +112,16 @@ def compute(
     prog: Programme, approval: Decimal, reported: Mapping[Period, QuarterInput]
 ) -> list[QuarterResult]:
     """One QuarterResult per programme quarter, chronological; missing quarters count as zero."""
+    return [QuarterResult(period, *values) for period, values
+            in zip(all_periods(prog), quarter_figures(prog, approval, reported), strict=True)]
+
+
+def quarter_figures(
+    prog: Programme, approval: Decimal, reported: Mapping[Period, Reported]
+) -> list[tuple[Decimal, ...]]:
+    """`compute` as plain tuples in FIGURES order, one per programme quarter (what the
+    aggregation needs, without a dataclass per quarter). `reported` maps a quarter to
+    anything with `staff`, `fee` and `volunteer` (a QuarterInput or the quarter's Facts)."""
     periods = all_periods(prog)
     unknown = set(reported) - set(periods)
     if unknown:
@@ -112,49 +131,28 @@ def compute(
     volunteer_cap = CumulativeCap(money.volunteer_cap_total)
     funding_cap = CumulativeCap(cents(approval))
     staff_caps: dict[int, CumulativeCap] = {}  # the staff cap restarts with each PJ
+    flat_rate, funding_rate, eu_rate = money.flat_rate, money.funding_rate, money.eu_rate
     results = []
     for period in periods:
-        staff_cap = staff_caps.setdefault(
-            period.projektjahr, CumulativeCap(money.staff_cap_per_year)
-        )
-        given = reported.get(period, QuarterInput())
-        staff, fee, volunteer = cents(given.staff), cents(given.fee), cents(given.volunteer)
-        eligible = (staff_cap.take(staff), fee_cap.take(fee), volunteer_cap.take(volunteer))
-        results.append(
-            _quarter(prog, period, (staff, fee, volunteer), eligible, funding_cap)
-        )
+        staff_cap = staff_caps.get(period.projektjahr)
+        if staff_cap is None:
+            staff_cap = staff_caps[period.projektjahr] = CumulativeCap(money.staff_cap_per_year)
+        given = reported.get(period)
+        if given is None:
+            staff = fee = volunteer = ZERO
+        else:
+            staff, fee, volunteer = cents(given.staff), cents(given.fee), cents(given.volunteer)
+        eligible_staff = staff_cap.take(staff)
+        eligible_fee = fee_cap.take(fee)
+        eligible_volunteer = volunteer_cap.take(volunteer)
+        direct = ZERO + eligible_staff + eligible_fee + eligible_volunteer
+        flat = cents(flat_rate * direct)
+        total = direct + flat
+        grant = funding_cap.take(cents(funding_rate * total))
+        eu = min(cents(eu_rate * total), grant)
+        results.append((staff, eligible_staff, fee, eligible_fee, volunteer, eligible_volunteer,
+                        direct, flat, total, grant, total - grant, eu, grant - eu))
     return results
-
-
-def _quarter(
-    prog: Programme,
-    period: Period,
-    reported: tuple[Decimal, Decimal, Decimal],
-    eligible: tuple[Decimal, Decimal, Decimal],
-    funding_cap: CumulativeCap,
-) -> QuarterResult:
-    money = prog.money
-    direct = sum(eligible, ZERO)
-    flat = cents(money.flat_rate * direct)
-    total = direct + flat
-    grant = funding_cap.take(cents(money.funding_rate * total))
-    eu = min(cents(money.eu_rate * total), grant)
-    return QuarterResult(
-        period=period,
-        personal_gemeldet=reported[0],
-        personal_foerderfaehig=eligible[0],
-        honorar_gemeldet=reported[1],
-        honorar_foerderfaehig=eligible[1],
-        ehrenamt_gemeldet=reported[2],
-        ehrenamt_foerderfaehig=eligible[2],
-        direkt_foerderfaehig=direct,
-        restkostenpauschale=flat,
-        foerderfaehig_gesamt=total,
-        zuwendung=grant,
-        eigenanteil=total - grant,
-        eu_anteil=eu,
-        land_anteil=grant - eu,
-    )
 
 
 def sum_results(results: Iterable[QuarterResult]) -> dict[str, Decimal]:

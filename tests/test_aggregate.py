@@ -3,11 +3,13 @@ replaced (tests/reference_aggregate.py): same keys, order, values and value type
 
 from __future__ import annotations
 
+import pickle
 import random
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,3 +89,46 @@ def test_the_demo_programme_matches_the_pandas_reference(tmp_path: Path) -> None
     assert result.figures == aggregate.kennzahlen(
         PROG, SPEC, [aggregate.AppInfo(a.ags, a.bewilligung_eur)
                      for a in sorted(apps, key=lambda a: a.ags)], {})
+
+
+@settings(max_examples=40, deadline=None)
+@given(programmes(), st.randoms(use_true_random=False))
+def test_applications_in_any_order_match_the_pandas_reference(drawn, rng) -> None:
+    apps, facts = drawn
+    rng.shuffle(apps)
+    same(apps, facts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(programmes(), st.data())
+def test_figure_rows_find_each_keys_row(drawn, data) -> None:
+    """`find` (positions in the grid) gives the rows a dict of all rows gives, also after
+    the rows were changed in place or pickled."""
+    rows = aggregate.kennzahlen(PROG, SPEC, *drawn)
+    if not rows:
+        return
+    assert isinstance(rows, aggregate.FigureRows)
+    by_key = {row[:4]: row for row in rows}
+    names = (*data.draw(st.lists(st.sampled_from(sorted({row[3] for row in rows})),
+                                 max_size=5)), "nicht_da")
+    keys = sorted({row[:3] for row in rows}, key=repr)
+    rows.find(*keys[0], names[:1])  # (what find keeps is not pickled)
+    for copy in (rows, pickle.loads(pickle.dumps(rows))):
+        for ags, pj, q in [*keys, ("00000000", 1, 1), (keys[0][0], 99, 1)]:
+            want = [by_key[k] for n in names if (k := (ags, pj, q, n)) in by_key]
+            assert copy.find(ags, pj, q, names) == want
+    changed = aggregate.kennzahlen(PROG, SPEC, *drawn)
+    changed.sort(key=repr)  # in place: the grid is gone, the rows are still found
+    changed[0] = (*changed[0][:4], 12345)
+    by_key = {row[:4]: row for row in changed}
+    for ags, pj, q in keys:
+        assert changed.find(ags, pj, q, names) == \
+            [by_key[k] for n in names if (k := (ags, pj, q, n)) in by_key]
+
+
+def test_applications_must_be_unique() -> None:
+    app = aggregate.AppInfo("06431901", Decimal("1000.00"))
+    for apps in ([app, app], [aggregate.AppInfo(aggregate.TOTAL, Decimal("1"))]):
+        with pytest.raises(ValueError):
+            aggregate.kennzahlen(PROG, SPEC, apps, {})
+    assert aggregate.kennzahlen(PROG, SPEC, [], {}) == []

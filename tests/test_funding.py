@@ -308,3 +308,19 @@ def test_properties(reported: dict[Period, QuarterInput], approval: D) -> None:
     years = by_projektjahr(res)
     for name in FIGURES:
         assert sum(y[name] for y in years.values()) == total[name]
+
+
+@settings(max_examples=100, deadline=None)
+@given(reported=REPORTED, approval=APPROVAL)
+def test_quarter_figures_are_the_results_and_take_a_quarters_facts(
+        reported: dict[Period, QuarterInput], approval: D) -> None:
+    """The aggregation hands in each quarter's Facts (staff, fee, volunteer and more)."""
+    from pipeline.facts import Facts
+    from pipeline.funding import quarter_figures
+
+    as_tuples = quarter_figures(PROG, approval, reported)
+    assert as_tuples == [tuple(r.as_dict().values()) for r in compute(PROG, approval, reported)]
+    facts = {p: Facts(q.staff, q.fee, q.volunteer, {"tn_gesamt": 3}) for p, q in reported.items()}
+    assert quarter_figures(PROG, approval, facts) == as_tuples
+    with pytest.raises(ValueError):
+        quarter_figures(PROG, approval, {P(PROG.project_years + 1, 1): QuarterInput()})

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
+import warnings
 import zipfile
 from datetime import datetime
 from decimal import Decimal
@@ -121,7 +123,8 @@ def test_a_hostile_file_name_stays_a_plain_string(run):
         assert cell.data_type == "s" and cell.hyperlink is None
     with zipfile.ZipFile(out / "pruefpfad.xlsx") as z:
         xml = z.read("xl/worksheets/sheet6.xml").decode("utf-8")  # the sixth sheet
-    assert '<dimension ref="A1:J' in xml and "<c r=\"A2\"" in xml
+    assert '<dimension ref="A1:J' in xml and '<c r="A1"' in xml  # the header row
+    assert '<row r="2"' not in xml and '<c r="A2"' not in xml  # data rows: no numbers
     assert "<f>" not in xml and "<f " not in xml and "<hyperlink" not in xml
     assert "=HYPERLINK(&quot;x&quot;)&lt;&amp;&gt;&quot;.xlsx" in xml
 
@@ -167,6 +170,67 @@ def test_rows_continue_on_further_sheets_and_links_follow(run, tmp_path, monkeyp
     assert f"Blättern Herkunft bis Herkunft {count}" in note and "herkunft.csv" in note
     book = read_xlsx(path, LIMITS)  # our reader agrees on every sheet
     assert sum(len({r for r, _c in book.cells[n]}) - 1 for n in names) == len(rows)
+
+
+def _libreoffice_csv(path: Path, out_dir: Path) -> dict[str, list[list[str]]]:
+    """Every sheet of `path` as LibreOffice reads it: CSV, values not as shown."""
+    from pipeline.template.libreoffice import soffice_path
+
+    done = subprocess.run(
+        [soffice_path(), "--headless", f"-env:UserInstallation=file://{out_dir / 'lo'}",
+         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,"
+         "false,false,-1", "--outdir", str(out_dir), str(path)],
+        capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    sheets = {}
+    for name in openpyxl.load_workbook(path).sheetnames:
+        with (out_dir / f"{path.stem}-{name}.csv").open(encoding="utf-8", newline="") as fh:
+            sheets[name] = list(csv.reader(fh))
+    return sheets
+
+
+def _same_cell(ours: object, theirs: str) -> bool:
+    if ours is None:
+        return theirs == ""
+    if isinstance(ours, datetime):
+        return theirs.startswith(ours.strftime("%m/%d/%Y"))
+    if isinstance(ours, int | float):
+        return float(theirs) == float(ours)
+    return theirs == ours
+
+
+def test_libreoffice_puts_every_value_in_the_cell_openpyxl_finds_it_in(run, tmp_path,
+                                                                      libreoffice):
+    """The data rows carry no row or cell numbers: LibreOffice places them as openpyxl
+    does (each sheet cell by cell), and its Herkunft is herkunft.csv; its copy of the
+    workbook keeps the links on the cells they were on."""
+    if not libreoffice:
+        warnings.warn("KISI_NO_LIBREOFFICE=1: LibreOffice not checked", stacklevel=1)
+        return
+    out, _result = run
+    path = tmp_path / "pruefpfad.xlsx"
+    path.write_bytes((out / "pruefpfad.xlsx").read_bytes())
+    sheets = _libreoffice_csv(path, tmp_path)
+    wb = openpyxl.load_workbook(path)
+    for name, rows in sheets.items():
+        ws = wb[name]
+        assert len(rows) == ws.max_row, name
+        for got, row in zip(rows, ws.iter_rows(values_only=True), strict=True):
+            row = list(row) + [None] * (len(got) - len(row))
+            assert all(_same_cell(o, t) for o, t in zip(row, got, strict=True)), (name, got)
+    lineage_rows = _csv_rows(out)
+    assert [[neutralise(v) for v in r[:8]] for r in sheets["Herkunft"][1:]] == [
+        [r[c] for c in COLUMNS[:8]] for r in lineage_rows]
+    assert [Decimal(r[8]) for r in sheets["Herkunft"][1:]] == [
+        Decimal(r["wert"]) for r in lineage_rows]
+    from pipeline.template.libreoffice import resave_with_libreoffice
+
+    again = openpyxl.load_workbook(resave_with_libreoffice(path, tmp_path / "neu"))
+    links = {(c.coordinate, c.hyperlink.location.replace("'", ""))
+             for row in again["Herleitung"].iter_rows() for c in row if c.hyperlink}
+    assert links == {(c.coordinate, c.hyperlink.location.replace("'", ""))
+                     for row in wb["Herleitung"].iter_rows() for c in row if c.hyperlink}
+    assert len(links) == 6
 
 
 def test_links_name_the_figure_they_come_from(run):

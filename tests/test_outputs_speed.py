@@ -113,7 +113,7 @@ def test_a_long_part_is_cut_into_chunks(monkeypatch) -> None:
     key = ("06431901", 1, 2, "a.xlsx", "ab" * 32)
     items = [Source(STAFF, "Personal", f"F{i}", Decimal(i) / 100) for i in range(8)]
     chunks = list(_Rows("h").chunks(Part(key, items), 2, _styles()))
-    assert [c.count(b"<row ") for c in chunks] == [3, 3, 2]
+    assert [c.count(b"<row") for c in chunks] == [3, 3, 2]  # "<row>" or "<row r=…>"
     assert b"".join(chunks) == "".join(_chunks(_rows(key, items), _styles(), "h")).encode()
 
 

@@ -1,6 +1,7 @@
 """A rerun on the same output folder (the warm run): reports whose inputs did not change are
 left alone, herkunft.csv and the Herkunft sheets take the rows of unchanged submissions from
-the previous run, and every file is byte for byte what a fresh run writes."""
+the previous run (the sheets: compressed, wherever the rows now are), and every file is byte
+for byte what a fresh run writes."""
 
 from __future__ import annotations
 
@@ -101,7 +102,10 @@ def test_a_new_file_gives_the_bytes_of_a_fresh_run(inbox, tmp_path, monkeypatch,
     rendered.update(csv=0, xml=0)
     run_report(box, out, registry, STICHTAG)
     assert rendered["csv"] == 1  # only the new submission's rows
-    assert rendered["xml"] >= 1
+    if rows_per_sheet:  # parts that now run over a sheet's end are rendered again
+        assert rendered["xml"] >= 1
+    else:  # the rows carry no numbers: the moved parts are copied, compressed
+        assert rendered["xml"] == 1
     assert _outputs(out) == _fresh(box, registry, tmp_path, "frisch")
 
 
@@ -171,7 +175,7 @@ def test_damaged_state_only_costs_time(inbox, tmp_path, damage):
     out = tmp_path / "ausgabe"
     run_report(box, out, registry, STICHTAG, store_dir=store)
     state = next((store / "cache").glob("berichte-*"))
-    records, blob = state / write.STATE_FILE, state / write.LINEAGE_XML
+    records, blob = state / write.STATE_FILE, state / write.LINEAGE_CHUNKS
     if damage == "records":
         records.write_bytes(b"{kein json")
     elif damage == "blob":  # same size, other bytes: the stat check notices the change
@@ -181,8 +185,8 @@ def test_damaged_state_only_costs_time(inbox, tmp_path, damage):
     else:  # offsets past the end of the XML (the file itself is intact)
         data = json.loads(records.read_bytes())
         extra = data["files"][write.BACKGROUND][2]
-        for span in extra["parts"].values():
-            span[2] += 10**9
+        for span in extra["chunks"].values():
+            span[0] += 10**9
         records.write_bytes(json.dumps(data).encode())
     _workbook(box, "06431903_PJ1_Q2_korrektur.xlsx", Identity(*APPS[2], 1, 2), 25,
               corrected=True)

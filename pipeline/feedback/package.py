@@ -8,6 +8,7 @@ so a formula the clerk typed keeps the value our reader accepted (rule FORMEL_WE
 
 from __future__ import annotations
 
+import binascii
 import io
 import re
 import struct
@@ -107,7 +108,9 @@ class Prepacked:
     if it differs (another zipfile or zlib), `build` just calls `zip_members`."""
 
     def __init__(self, members: Iterable[tuple[str, bytes]], variable: Collection[str],
-                 repeated: Collection[str] = ()) -> None:
+                 repeated: Collection[str] = (), kept: object = None) -> None:
+        """`kept`: what `kept()` returned for the same members in a process with the same
+        zipfile and zlib (then nothing is zipped here); not usable: zipped again."""
         self.members = tuple(members)
         names = [name for name, _ in self.members]
         if len(set(names)) != len(names) or not set(variable) <= set(names):
@@ -115,6 +118,8 @@ class Prepacked:
         self.variable = frozenset(variable)
         self.repeated = frozenset(repeated)  # variable members often given the same bytes
         self._memo: dict[tuple[str, bytes], bytes] = {}
+        if self._restore(kept, names):
+            return
         try:
             self._pieces, self._end = self._split(zip_members(self.members))
             changed = {name: body + b" <!-- -->" for name, body in self.members
@@ -124,6 +129,30 @@ class Prepacked:
         except (struct.error, ValueError, zipfile.BadZipFile):  # pragma: no cover
             self.ok = False
         self._memo.clear()
+
+    def kept(self) -> dict | None:
+        """The zipped pieces as JSON (bytes in base64), for `Prepacked(..., kept=...)` in a
+        later process; None when this one falls back to zipfile."""
+        if not self.ok:
+            return None
+        return {"pieces": [[name, b64(head), b64(data), b64(entry)]
+                           for name, head, data, entry in self._pieces],
+                "end": b64(self._end)}
+
+    def _restore(self, kept: object, names: list[str]) -> bool:
+        try:
+            pieces = [(name, unb64(head), unb64(data), unb64(entry))
+                      for name, head, data, entry in kept["pieces"]]  # type: ignore[index]
+            end = unb64(kept["end"])  # type: ignore[index]
+        except (TypeError, KeyError, ValueError, AttributeError, binascii.Error):
+            return False
+        if [piece[0] for piece in pieces] != names or len(end) != _END_SIZE \
+                or not end.startswith(b"PK\x05\x06") or not all(
+                    head.startswith(b"PK\x03\x04") and data.startswith(head)
+                    and entry.startswith(b"PK\x01\x02") for _, head, data, entry in pieces):
+            return False
+        self._pieces, self._end, self.ok = pieces, end, True
+        return True
 
     def build(self, parts: Mapping[str, bytes]) -> bytes:
         """The zip of the members with the variable ones replaced by `parts` (a variable
@@ -196,6 +225,16 @@ class Prepacked:
         return pieces, end
 
 
+def b64(data: bytes) -> str:
+    """base64.b64encode as text (without importing base64)."""
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    """base64.b64decode of text (without importing base64)."""
+    return binascii.a2b_base64(text.encode("ascii"))
+
+
 _SMALL = 1 << 26  # far below zip64 sizes: larger bodies go through zipfile
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # zipfile.structCentralDir
@@ -214,21 +253,20 @@ def core_stamp(stamp: datetime | None) -> datetime:
 
 
 # openpyxl writes a formula cell as <c r="B16" s="3"><f>..</f><v/></c> (v may be absent).
-_FORMULA_CELL = re.compile(
-    r'<c r="(?P<ref>[A-Z]{1,3}[0-9]{1,7})"(?P<attrs>[^>]*)>'
-    r'(?P<f><f(?:\s[^>]*)?>.*?</f>|<f(?:\s[^>]*)?/>)'
-    r'(?:<v\s*/>|<v>\s*</v>)?</c>',
-    re.DOTALL,
-)
+# (The patterns are compiled on first use: only a marked-up copy needs them, and the
+# feedback's process often writes none.)
+_FORMULA_CELL = (r'<c r="(?P<ref>[A-Z]{1,3}[0-9]{1,7})"(?P<attrs>[^>]*)>'
+                 r'(?P<f><f(?:\s[^>]*)?>.*?</f>|<f(?:\s[^>]*)?/>)'
+                 r'(?:<v\s*/>|<v>\s*</v>)?</c>')
 
 
 # openpyxl writes a cell holding "" as <c r="B48" t="inlineStr"/>, which readers take for
 # "no value"; an empty inline string keeps it the empty text it was.
-_EMPTY_INLINE = re.compile(r'<c ([^>]*?t="inlineStr")\s*/>')
+_EMPTY_INLINE = r'<c ([^>]*?t="inlineStr")\s*/>'
 
 
 def _with_empty_strings(xml: str) -> str:
-    return _EMPTY_INLINE.sub(r"<c \1><is><t></t></is></c>", xml)
+    return re.sub(_EMPTY_INLINE, r"<c \1><is><t></t></is></c>", xml)
 
 
 def _escape(text: str) -> str:
@@ -250,4 +288,4 @@ def _with_cached(xml: str, cached: Cached) -> str:
             attrs += f' t="{CACHED_TYPE[kind]}"'
         return f'<c r="{match["ref"]}"{attrs}>{match["f"]}<v>{_escape(text)}</v></c>'
 
-    return _FORMULA_CELL.sub(put_back, xml)
+    return re.sub(_FORMULA_CELL, put_back, xml, flags=re.DOTALL)

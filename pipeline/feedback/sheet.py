@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pipeline.feedback.model import (
     COLOUR_WORDS,
@@ -53,8 +52,7 @@ def _wrap() -> Alignment:
     return Alignment(wrap_text=True, vertical="top")
 
 
-@dataclass(frozen=True)
-class Listed:
+class Listed(NamedTuple):  # (a NamedTuple: ≈ 10× cheaper to define than a dataclass)
     """One finding as listed: `link` is True when its sheet and cell exist in the workbook;
     `restore` is the JSON kept for the first finding of each marked cell."""
 
@@ -65,12 +63,14 @@ class Listed:
 
 # Characters XML 1.0 cannot hold (openpyxl refuses them); lone surrogates cannot be encoded.
 # A received file's name (an e-mail attachment, an archive member) may contain any of them.
-ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+ILLEGAL = "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 
 
 def safe_text(text: str) -> str:
-    """`text` with characters a workbook cannot store replaced by U+FFFD."""
-    return ILLEGAL.sub("\ufffd", text)
+    """`text` with characters a workbook cannot store replaced by U+FFFD. Every such
+    character is unprintable, so a printable text is returned as it is (without the
+    pattern, ≈ 1 ms to compile, which the feedback's process then never needs)."""
+    return text if text.isprintable() else re.sub(ILLEGAL, "\ufffd", text)
 
 
 def text_cell(ws: Worksheet, row: int, col: int, value: object) -> None:

@@ -49,7 +49,7 @@ def indicators_sheet(book: Book, view: ReportView) -> None:
                    ", ".join(ind.sources),
                    *(s.text if s.text is not None else s.value
                      for s in (shown[c.key] for c in cols))])
-    write_table(book, "Indikatoren", table, freeze_cols=3)
+    write_table(book, "Indikatoren", table, freeze_cols=3, sealed=True)
 
 
 def cutoffs_sheet(book: Book, view: ReportView) -> None:
@@ -62,7 +62,7 @@ def cutoffs_sheet(book: Book, view: ReportView) -> None:
         total = money["foerderfaehig_gesamt"]
         table.add([day, span, *(money[k] for k, _h in MONEY_HEAD),
                    money["eu_anteil"] / total if total else None])
-    write_table(book, "Finanzdaten", table, freeze_cols=1)
+    write_table(book, "Finanzdaten", table, freeze_cols=1, sealed=True)
 
 
 def years_sheet(book: Book, view: ReportView) -> None:
@@ -74,7 +74,7 @@ def years_sheet(book: Book, view: ReportView) -> None:
         money = amif.money_at(view, list(col.periods))
         table.add([col.label, ", ".join(p.label for p in col.periods),
                    *(money[k] for k, _h in MONEY_HEAD)])
-    write_table(book, "Finanzen je GJ", table, freeze_cols=1)
+    write_table(book, "Finanzen je GJ", table, freeze_cols=1, sealed=True)
 
 
 def notes(view: ReportView) -> list[str]:

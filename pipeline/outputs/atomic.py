@@ -4,12 +4,75 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 FILE_MODE = 0o644  # mkstemp creates 0600; reports are meant to be shared
+
+
+class _Syncer:
+    """A thread that makes finished temp files durable and puts them in place, one after
+    the other, while the thread that wrote them renders the next file (fsync waits for
+    the disk and releases the GIL). Used in the process that opened it only (a forked
+    child has no such thread)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.queue: queue.SimpleQueue[tuple[Path, Path] | None] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="kisi-fsync", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            tmp, target = item
+            try:
+                if self.error is None:
+                    _sync_and_replace(tmp, target)
+            except BaseException as err:  # noqa: BLE001 - raised again by close()
+                self.error = err
+            finally:
+                if os.path.lexists(tmp):
+                    tmp.unlink()
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+
+_syncer: _Syncer | None = None
+
+
+@contextmanager
+def synced_in_background() -> Iterator[None]:
+    """Within the block, durable writes of this process return once their temp file is
+    written; fsync and rename follow on a background thread, in order. On leaving the
+    block every file is in place (or the first error is raised). A file is still only
+    renamed into place once its bytes are on disk."""
+    global _syncer
+    outer, _syncer = _syncer, _Syncer()
+    mine = _syncer
+    try:
+        yield
+    except BaseException:
+        _syncer = outer
+        mine.close()
+        raise
+    _syncer = outer
+    mine.close()
+    if mine.error is not None:
+        raise mine.error
+
+
+def _sync_and_replace(tmp: Path, target: Path) -> None:
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    tmp.chmod(FILE_MODE)
+    os.replace(tmp, target)
 
 
 @contextmanager
@@ -19,20 +82,26 @@ def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
     `durable=False` skips the fsync (one per file, the largest cost of writing hundreds of
     small files): only for files that are checked before they are trusted and rewritten
     when wrong, i.e. cache entries and feedback (see docs/decisions.md). A killed process
-    still leaves either the old or the new file; only a power cut can leave a short one."""
+    still leaves either the old or the new file; only a power cut can leave a short one.
+    Inside `synced_in_background`, a durable file is put in place by its thread."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    handed_over = False
     try:
         yield tmp_path
-        if durable:
-            with tmp_path.open("rb") as fh:
-                os.fsync(fh.fileno())
-        tmp_path.chmod(FILE_MODE)
-        os.replace(tmp_path, target)
+        syncer = _syncer
+        if durable and syncer is not None and syncer.pid == os.getpid():
+            syncer.queue.put((tmp_path, target))
+            handed_over = True
+        elif durable:
+            _sync_and_replace(tmp_path, target)
+        else:
+            tmp_path.chmod(FILE_MODE)
+            os.replace(tmp_path, target)
     finally:
-        if tmp_path.exists():
+        if not handed_over and tmp_path.exists():
             tmp_path.unlink()
 
 

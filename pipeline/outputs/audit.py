@@ -18,7 +18,8 @@ from pipeline.outputs import audit_derivation, audit_lineage, xlsxstream
 from pipeline.outputs.atomic import write_with
 from pipeline.outputs.lineage import Lineage, Part, lineage_parts
 from pipeline.outputs.ministry_text import findings_sheet
-from pipeline.outputs.tables import Col, Table, write_table
+from pipeline.outputs.streamtable import stream_table
+from pipeline.outputs.tables import Col, Table
 from pipeline.outputs.view import ReportView
 from pipeline.outputs.xlsxkit import Book
 from pipeline.periods import german_date
@@ -49,16 +50,15 @@ def write_audit_workbook(path: Path, view: ReportView,
 def build(path: Path, view: ReportView, rows: list[Lineage] | list[Part],
           reuse: audit_lineage.Reuse | None = None,
           blob: audit_lineage.Blob | None = None) -> None:
-    """xlsxwriter builds the package in memory with the Herkunft sheets as frames only;
+    """xlsxwriter builds the package in memory, every sheet but Befunde as a frame only;
     `xlsxstream.finish` writes it to `path` with their rows streamed in."""
     frame = io.BytesIO()
     book = Book(frame, TITLE, view.created)
-    manifest_sheet(book, view, rows)
-    register_sheet(book, view)
-    rules_sheet(book)
+    streamed = [manifest_sheet(book, view, rows), register_sheet(book, view),
+                rules_sheet(book)]
     findings_sheet(book, view.result.findings, with_hash=True)
-    audit_derivation.derivation_sheet(book, view, rows)
-    streamed = audit_lineage.lineage_sheets(book, view, rows, reuse, blob)
+    streamed.append(audit_derivation.derivation_sheet(book, view, rows))
+    streamed += audit_lineage.lineage_sheets(book, view, rows, reuse, blob)
     with xlsxstream.stored_frame():
         book.close()
     xlsxstream.finish(frame.getvalue(), path, book.wb, streamed)
@@ -86,7 +86,8 @@ def manifest(view: ReportView) -> list[tuple[str, str]]:
     return items
 
 
-def manifest_sheet(book: Book, view: ReportView, rows: list[Lineage] | list[Part]) -> None:
+def manifest_sheet(book: Book, view: ReportView, rows: list[Lineage] | list[Part]
+                   ) -> xlsxstream.StreamedSheet:
     table = Table([Col("Angabe / Datei", 48, "wrap"), Col("Wert / SHA-256", 68, "mono"),
                    Col("Größe (Bytes)", 13, "int"), Col("Eingang", 17, "datetime"),
                    Col("Quelle", 40, "wrap")])
@@ -96,7 +97,7 @@ def manifest_sheet(book: Book, view: ReportView, rows: list[Lineage] | list[Part
     for e in sorted(view.result.entries, key=lambda e: (e.received.datei, e.received.sha256)):
         r = e.received
         table.add([r.datei, r.sha256, r.size, r.eingang, _origin(r)])
-    write_table(book, "Lauf", table)
+    return stream_table(book, "Lauf", table)
 
 
 def _origin(received) -> str:
@@ -107,7 +108,7 @@ def _origin(received) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def register_sheet(book: Book, view: ReportView) -> None:
+def register_sheet(book: Book, view: ReportView) -> xlsxstream.StreamedSheet:
     declared = view.spec.roles["declaration_date"]
     table = Table([Col("Datei", 32), Col("SHA-256", 20, "mono"), Col("Eingang", 17, "datetime"),
                    Col("AGS", 10), Col("PJ", 5, "int"), Col("Quartal", 7, "int"),
@@ -119,14 +120,14 @@ def register_sheet(book: Book, view: ReportView) -> None:
         table.add([e.received.datei, e.received.sha256, e.received.eingang, key[0], key[1],
                    key[2], sub.version if sub else "", sub.get(declared) if sub else None,
                    e.status, e.checked.errors, e.checked.warnings])
-    write_table(book, "Eingänge", table, freeze_cols=1)
+    return stream_table(book, "Eingänge", table, freeze_cols=1)
 
 
-def rules_sheet(book: Book) -> None:
+def rules_sheet(book: Book) -> xlsxstream.StreamedSheet:
     table = Table([Col("Regel", 24), Col("Bereich", 12), Col("Schwere", 9),
                    Col("Bedeutung", 40, "wrap"), Col("Meldung (Vorlage)", 80, "wrap"),
                    Col("Grundlage", 40, "wrap")])
     for rule in sorted(RULES.values(), key=lambda r: (r.scope, r.id)):
         table.add([rule.id, rule.scope, rule.severity.value, rule.title, rule.message,
                    rule.basis])
-    write_table(book, "Regeln", table, freeze_cols=1)
+    return stream_table(book, "Regeln", table, freeze_cols=1)

@@ -7,6 +7,14 @@ Rows that do not fit on one sheet (`ROWS_PER_SHEET`, Excel's limit) continue on
 "Herkunft 2", "Herkunft 3", …; nothing is dropped. `locations` tells Herleitung where the
 first row of each figure is, so its links point at the right sheet and row.
 
+The data rows carry no row or cell numbers (`r` is optional on `<row>` and `<c>`,
+ECMA-376 §18.3.1.73 and §18.3.1.4: a row follows the one before it, a cell the one to its
+left; Excel, LibreOffice, openpyxl and our reader place them alike). So the XML of a
+submission's rows is the same wherever they are, and each part that is whole on one sheet
+is compressed on its own (`xlsxstream.deflate`): a rerun copies the compressed chunk of
+every unchanged part from the previous run (`Reuse`, `Blob`) without rendering,
+compressing or reading its text.
+
 Money (Decimal) is shown in euro format, counts as plain numbers. Staff rows carry a short
 Hinweis (amount = gross × share / 100, rounded); the full explanation and the row count are
 on sheet Lauf (`notes`). No row height is estimated: every text fits on one line.
@@ -17,7 +25,7 @@ from __future__ import annotations
 import mmap
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,11 +33,19 @@ from typing import BinaryIO
 
 from pipeline.facts import Source
 from pipeline.outputs.atomic import FILE_MODE
-from pipeline.outputs.lineage import Lineage, Part, PartKey, part_name, parts_of
+from pipeline.outputs.lineage import Lineage, Part, PartKey, parts_of
 from pipeline.outputs.tables import Col, table_frame
 from pipeline.outputs.view import ReportView
 from pipeline.outputs.xlsxkit import Book
-from pipeline.outputs.xlsxstream import MAX_ROWS, StreamedSheet, inline, number, style
+from pipeline.outputs.xlsxstream import (
+    MAX_ROWS,
+    Deflated,
+    StreamedSheet,
+    deflate,
+    inline,
+    number,
+    style,
+)
 
 SHEET = "Herkunft"
 ROWS_PER_SHEET = MAX_ROWS  # header row included; tests set it small
@@ -56,17 +72,21 @@ def sheet_names(rows: int) -> list[str]:
     return [SHEET] + [f"{SHEET} {k}" for k in range(2, count + 1)]
 
 
-def locations(rows: list[Lineage] | list[Part]) -> dict[Key, tuple[str, int]]:
-    """(kennzahl, ags, pj, q) -> (sheet, 1-based Excel row) of its first lineage row."""
+def locations(rows: list[Lineage] | list[Part], figures: Sequence[str] | None = None
+              ) -> dict[Key, tuple[str, int]]:
+    """(kennzahl, ags, pj, q) -> (sheet, 1-based Excel row) of its first lineage row, for
+    every kennzahl or those of `figures`."""
     parts = _as_parts(rows)
     size, names = per_sheet(), sheet_names(sum(map(len, parts)))
     found: dict[Key, tuple[str, int]] = {}
     start = 0
     for part in parts:
         ags, pj, q = part.key[:3]
-        for kennzahl, i in part.first_rows().items():
+        first = part.first_rows()
+        for kennzahl in first if figures is None else figures:
+            i = first.get(kennzahl)
             key = (kennzahl, ags, pj, q)
-            if key not in found:
+            if i is not None and key not in found:
                 sheet, offset = divmod(start + i, size)
                 found[key] = (names[sheet], HEADER_ROWS + 1 + offset)
         start += len(part)
@@ -106,9 +126,9 @@ def _german(count: int) -> str:
 
 @dataclass
 class Reuse:
-    """The Herkunft rows of an earlier audit workbook, kept as XML (`blob`, see `Blob`):
-    `index` says where each part is (part name -> [sheet number, first Excel row, offset,
-    length]); `styles` are the style attributes the rows were written with."""
+    """The Herkunft rows of an earlier audit workbook, kept as deflate chunks (`blob`, see
+    `Blob`): `index` says where each part's chunk is (part name -> [offset, length, CRC-32
+    and length of its text]); `styles` are the style attributes the rows were written with."""
 
     blob: Path
     index: dict[str, list[int]]
@@ -116,9 +136,9 @@ class Reuse:
 
 
 class Blob:
-    """Where the Herkunft row XML is kept for the next run: the XML of every sheet, one
-    after the other, in a file next to the caller's records; `index` as in `Reuse` (only
-    parts that are whole on one sheet). Written while the workbook is streamed."""
+    """Where the Herkunft rows are kept for the next run: the deflate chunk of every part
+    that is whole on one sheet, one after the other, in a file next to the caller's
+    records; `index` as in `Reuse`. Written while the workbook is streamed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -131,7 +151,7 @@ class Blob:
 
     def sheet(self, k: int) -> None:
         """Sheet `k` is streamed now. A sheet streamed again means the workbook is written
-        again from the start (a ZIP64 retry): so is the XML."""
+        again from the start (a ZIP64 retry): so are the chunks."""
         if self._fh is None or k in self._sheets:
             self.close()
             self.index, self._size, self._sheets = {}, 0, set()
@@ -140,12 +160,11 @@ class Blob:
             self._fh, self._tmp = os.fdopen(fd, "wb"), Path(tmp)
         self._sheets.add(k)
 
-    def add(self, name: str | None, where: tuple[int, int], data: bytes) -> None:
+    def add(self, name: str, chunk: Deflated) -> None:
         assert self._fh is not None
-        if name is not None:
-            self.index[name] = [*where, self._size, len(data)]
-        self._fh.write(data)
-        self._size += len(data)
+        self.index[name] = [self._size, len(chunk.data), chunk.crc, chunk.size]
+        self._fh.write(chunk.data)
+        self._size += len(chunk.data)
 
     def commit(self) -> None:
         """Put the file in place (call once the workbook is written)."""
@@ -188,8 +207,8 @@ def lineage_sheets(book: Book, view: ReportView, rows: list[Lineage] | list[Part
                    reuse: Reuse | None = None, blob: Blob | None = None
                    ) -> list[StreamedSheet]:
     """Frame every Herkunft sheet in `book` and return the rows to stream into each. With
-    `reuse`, a part at the same place as before is copied from the earlier XML; with
-    `blob`, the XML is also kept for the next run."""
+    `reuse`, a part kept before is copied from there; with `blob`, the chunks are also kept
+    for the next run."""
     hint = staff_hint(view)
     renderer = _Rows(hint)
     old = _Old(reuse)
@@ -209,38 +228,41 @@ def lineage_sheets(book: Book, view: ReportView, rows: list[Lineage] | list[Part
 
 
 def _pieces(k: int, segs: list[tuple[Part, int, int]], cells: _Styles, renderer: _Rows,
-            old: _Old, blob: Blob | None) -> Iterator[bytes]:
-    """The `<row>` elements of sheet `k`, a part (or CHUNK_ROWS rows) at a time."""
+            old: _Old, blob: Blob | None) -> Iterator[bytes | str | Deflated]:
+    """The `<row>` elements of sheet `k`: a part that is whole on it as its own deflate
+    chunk (kept from before, or rendered and compressed now), a part's segment (a part
+    that runs over a sheet's end) as text, CHUNK_ROWS rows at a time."""
     if blob is not None:
         blob.sheet(k)
     row = HEADER_ROWS + 1
     for part, first, end in segs:
-        name = part_name(part.key) if first == 0 and end == len(part) else None
-        piece = old.get(name, k, row, cells) if name is not None else None
-        if piece is None:
-            rows = part if name is not None else part.segment(first, end)
-            chunks = [text if isinstance(text, bytes) else text.encode("utf-8")
-                      for text in renderer.chunks(rows, row, cells)]
-            piece = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        if blob is not None:
-            blob.add(name, (k, row), piece)
+        if first == 0 and end == len(part):
+            name = part.name
+            chunk = old.get(name, cells)
+            if chunk is None:
+                chunk = deflate(renderer.chunks(part, row, cells))
+            if blob is not None:
+                blob.add(name, chunk)
+            yield chunk
+        else:
+            yield from renderer.chunks(part.segment(first, end), row, cells)
         row += end - first
-        yield piece
 
 
 class _Old:
-    """The earlier XML of `reuse`, mapped into memory when first needed."""
+    """The chunks of `reuse`, mapped into memory when first needed."""
 
     def __init__(self, reuse: Reuse | None) -> None:
         self.reuse = reuse
         self._map: mmap.mmap | None = None
         self._failed = reuse is None
 
-    def get(self, name: str, k: int, row: int, cells: _Styles) -> bytes | None:
+    def get(self, name: str, cells: _Styles) -> Deflated | None:
         if self._failed or self.reuse is None or self.reuse.styles != cells.key():
             return None
         span = self.reuse.index.get(name)
-        if span is None or len(span) != 4 or span[:2] != [k, row]:
+        if not isinstance(span, list) or len(span) != 4 \
+                or not all(type(v) is int and v >= 0 for v in span) or span[2] >> 32:
             return None
         if self._map is None:
             try:
@@ -249,10 +271,10 @@ class _Old:
             except (OSError, ValueError):
                 self._failed = True
                 return None
-        offset, length = span[2], span[3]
-        if offset < 0 or length < 0 or offset + length > len(self._map):
+        offset, length, crc, size = span
+        if offset + length > len(self._map):
             return None
-        return self._map[offset:offset + length]
+        return Deflated(self._map[offset:offset + length], crc, size)
 
 
 class _Styles:
@@ -278,22 +300,22 @@ class _Rows:
         self.encoded: dict[str, bytes] = {}
 
     def chunks(self, rows: list[Lineage] | Part, start: int, s: _Styles
-               ) -> Iterator[str] | Iterator[bytes]:
+               ) -> Iterable[str] | Iterable[bytes]:
         """The `<row>` elements of `rows`; of a part, rendered from its sources without
-        building its rows (the same XML, as UTF-8 bytes)."""
+        building its rows (the same XML, as UTF-8 bytes). `start`, the Excel row of the
+        first one, does not change them (rows carry no number)."""
         if isinstance(rows, Part):
-            if rows._rows is None:
-                return _source_chunks(rows.key, rows.sources, s, self.hint, start,
-                                      self.encoded)
-            rows = rows._rows
+            if rows.rendered_from_sources:
+                return _source_chunks(rows.key, rows.sources, s, self.hint, self.encoded)
+            rows = rows.rows
         return _chunks(rows, s, self.hint, start, self.texts)
 
 
 def _chunks(rows: list[Lineage], s: _Styles, hint: str, start: int = HEADER_ROWS + 1,
             texts: dict[str, str] | None = None) -> Iterator[str]:
-    """`<row>` elements from Excel row `start` on, CHUNK_ROWS per string. Each distinct
-    text is escaped once (`inline`); the texts of a submission (AGS, file, hash) once per
-    submission."""
+    """`<row>` elements, CHUNK_ROWS per string, without row or cell numbers (so `start` is
+    not needed). Each distinct text is escaped once (`inline`); the texts of a submission
+    (AGS, file, hash) once per submission."""
     texts = {} if texts is None else texts
 
     def text(value: str) -> str:
@@ -305,27 +327,25 @@ def _chunks(rows: list[Lineage], s: _Styles, hint: str, start: int = HEADER_ROWS
     t, i_, mono = f'{s.text} t="inlineStr"', s.int, f'{s.mono} t="inlineStr"'
     note = text(hint)
     buf: list[str] = []
-    n = start - 1
     last: tuple[object, ...] = ()
     ags_x = pj_x = q_x = datei_x = sha_x = ""
     get = texts.get
     for kennzahl, ags, pj, q, datei, sha, blatt, zelle, wert in rows:
-        n += 1
         if (ags, pj, q, datei, sha) != last:
             last = (ags, pj, q, datei, sha)
             ags_x, datei_x, sha_x = text(ags), text(datei), text(sha)
             pj_x, q_x = number(pj), number(q)
         if type(wert) is Decimal:
-            value = f'<c r="I{n}"{s.money}><v>{number(float(wert))}</v></c>'
+            value = f"<c{s.money}><v>{number(float(wert))}</v></c>"
         else:
-            value = _value(n, wert, s)
-        extra = f'<c r="J{n}"{t}>{note}</c>' if kennzahl == STAFF else ""
+            value = _value(wert, s)
+        extra = f"<c{t}>{note}</c>" if kennzahl == STAFF else ""
         buf.append(
-            f'<row r="{n}"><c r="A{n}"{t}>{get(kennzahl) or text(kennzahl)}</c>'
-            f'<c r="B{n}"{t}>{ags_x}</c><c r="C{n}"{i_}><v>{pj_x}</v></c>'
-            f'<c r="D{n}"{i_}><v>{q_x}</v></c><c r="E{n}"{t}>{datei_x}</c>'
-            f'<c r="F{n}"{mono}>{sha_x}</c><c r="G{n}"{t}>{get(blatt) or text(blatt)}</c>'
-            f'<c r="H{n}"{t}>{get(zelle) or text(zelle)}</c>{value}{extra}</row>')
+            f"<row><c{t}>{get(kennzahl) or text(kennzahl)}</c>"
+            f"<c{t}>{ags_x}</c><c{i_}><v>{pj_x}</v></c>"
+            f"<c{i_}><v>{q_x}</v></c><c{t}>{datei_x}</c>"
+            f"<c{mono}>{sha_x}</c><c{t}>{get(blatt) or text(blatt)}</c>"
+            f"<c{t}>{get(zelle) or text(zelle)}</c>{value}{extra}</row>")
         if len(buf) == CHUNK_ROWS:
             yield "".join(buf)
             buf.clear()
@@ -334,12 +354,12 @@ def _chunks(rows: list[Lineage], s: _Styles, hint: str, start: int = HEADER_ROWS
 
 
 def _source_chunks(key: PartKey, sources: Sequence[Source], s: _Styles, hint: str,
-                   start: int, encoded: dict[str, bytes]) -> Iterator[bytes]:
+                   encoded: dict[str, bytes]) -> Iterator[bytes]:
     """The bytes of `_chunks` (UTF-8) for the rows of one part (`key` and its sources),
     CHUNK_ROWS per item, ≈ 2× faster: a row is one bytes %-format of a template that holds
-    everything but the row number, Blatt, Zelle and Wert (the part's cells B–F are rendered
-    once per part and figure), and no text is encoded again. `encoded`: each distinct text
-    as its UTF-8 inline element, kept across parts."""
+    everything but Blatt, Zelle and Wert (rendered once per part and figure), and no text
+    is encoded again. `encoded`: each distinct text as its UTF-8 inline element, kept
+    across parts."""
     def text(value: str) -> bytes:
         hit = encoded.get(value)
         if hit is None:
@@ -350,44 +370,37 @@ def _source_chunks(key: PartKey, sources: Sequence[Source], s: _Styles, hint: st
         return text(value).replace(b"%", b"%%")
 
     t = f'{s.text} t="inlineStr"'.encode()
+    int_ = s.int.encode()
     ags, pj, q, datei, sha = key
-    cells = (b'"' + t + b">" + fixed(ags) + b'</c><c r="C%s"' + s.int.encode() + b"><v>" +
-             number(pj).encode() + b'</v></c><c r="D%s"' + s.int.encode() + b"><v>" +
-             number(q).encode() + b'</v></c><c r="E%s"' + t + b">" + fixed(datei) +
-             b'</c><c r="F%s"' + f'{s.mono} t="inlineStr"'.encode() + b">" + fixed(sha) +
-             b'</c><c r="G%s"' + t + b'>%s</c><c r="H%s"' + t + b">%s</c>")
-    money = b'<c r="I%s"' + s.money.encode() + b"><v>%s</v></c>"
-    count = b'<c r="I%s"' + s.count.encode() + b"><v>%s</v></c>"
-    staff_tail = b'<c r="J%s"' + t + b">" + fixed(hint) + b"</c></row>"
+    cells = (b"<c" + t + b">" + fixed(ags) + b"</c><c" + int_ + b"><v>" +
+             number(pj).encode() + b"</v></c><c" + int_ + b"><v>" + number(q).encode() +
+             b"</v></c><c" + t + b">" + fixed(datei) + b"</c><c" +
+             f'{s.mono} t="inlineStr"'.encode() + b">" + fixed(sha) + b"</c><c" + t +
+             b">%s</c><c" + t + b">%s</c>")
+    money = b"<c" + s.money.encode() + b"><v>%s</v></c>"
+    count = b"<c" + s.count.encode() + b"><v>%s</v></c>"
+    staff_tail = b"<c" + t + b">" + fixed(hint) + b"</c></row>"
     get = encoded.get
     buf: list[bytes] = []
-    n = start - 1
     last: object = None
     as_money = as_count = other = b""
-    staff = False
     for kennzahl, blatt, zelle, wert in sources:
-        n += 1
         if kennzahl is not last:  # the templates of this figure
-            last, staff = kennzahl, kennzahl == STAFF
-            head = b'<row r="%s"><c r="A%s"' + t + b">" + fixed(kennzahl) + b'</c><c r="B%s' \
-                + cells
-            tail = staff_tail if staff else b"</row>"
+            last = kennzahl
+            head = b"<row><c" + t + b">" + fixed(kennzahl) + b"</c>" + cells
+            tail = staff_tail if kennzahl == STAFF else b"</row>"
             as_money, as_count, other = head + money + tail, head + count + tail, \
                 head + b"%s" + tail
-        r = b"%d" % n
         kind = type(wert)
         if kind is Decimal or kind is int:
             v = b"%.16G" % float(wert)  # number(float(wert)), as bytes
             if v[-1] in b"NF":  # NAN, INF: number() refuses them
                 v = number(float(wert)).encode()
-            args = (r, r, r, r, r, r, r, r, get(blatt) or text(blatt), r,
-                    get(zelle) or text(zelle), r, v)
             row = (as_money if kind is Decimal else as_count) % (
-                (*args, r) if staff else args)
+                get(blatt) or text(blatt), get(zelle) or text(zelle), v)
         else:
-            args = (r, r, r, r, r, r, r, r, get(blatt) or text(blatt), r,
-                    get(zelle) or text(zelle), _value(n, wert, s).encode("utf-8"))
-            row = other % ((*args, r) if staff else args)
+            row = other % (get(blatt) or text(blatt), get(zelle) or text(zelle),
+                           _value(wert, s).encode("utf-8"))
         buf.append(row)
         if len(buf) == CHUNK_ROWS:
             yield b"".join(buf)
@@ -396,12 +409,12 @@ def _source_chunks(key: PartKey, sources: Sequence[Source], s: _Styles, hint: st
         yield b"".join(buf)
 
 
-def _value(n: int, wert: object, s: _Styles) -> str:
+def _value(wert: object, s: _Styles) -> str:
     """Column I for anything but a Decimal: as `xlsxkit.put` would write it."""
     if wert is None:
-        return f'<c r="I{n}"{s.count}/>'
+        return f"<c{s.count}/>"
     if isinstance(wert, bool):
-        return f'<c r="I{n}"{s.count} t="inlineStr">{inline("ja" if wert else "nein")}</c>'
+        return f'<c{s.count} t="inlineStr">{inline("ja" if wert else "nein")}</c>'
     if isinstance(wert, int | float | Decimal):
-        return f'<c r="I{n}"{s.count}><v>{number(float(wert))}</v></c>'
-    return f'<c r="I{n}"{s.count} t="inlineStr">{inline(str(wert))}</c>'
+        return f"<c{s.count}><v>{number(float(wert))}</v></c>"
+    return f'<c{s.count} t="inlineStr">{inline(str(wert))}</c>'

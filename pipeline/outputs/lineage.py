@@ -62,21 +62,56 @@ class Part:
     """The lineage rows of one used submission, in lineage order. Their rendered form
     depends only on `key` (the sources are a function of the file's bytes and the
     program), so a rerun can take it from the previous output instead (see `write.py`);
-    the rows themselves are built only when asked for."""
+    the rows themselves are built only when asked for, and a part whose size and first
+    rows a rerun knows (`lineage_parts(memo=…)`) sorts its sources only when asked for
+    them (most are never rendered again)."""
 
-    __slots__ = ("_first", "_rows", "key", "sources")
+    __slots__ = ("_first", "_name", "_order", "_raw", "_rows", "_size", "_sources", "key")
 
     def __init__(self, key: PartKey, sources: Sequence[Source] = (),
                  rows: list[Lineage] | None = None,
                  first: dict[str, int] | None = None) -> None:
         """`first`: `first_rows()`, where the caller knows it already."""
         self.key = key
-        self.sources = sources
+        self._sources: Sequence[Source] | None = sources
         self._rows = rows
         self._first = first
+        self._size: int | None = None
+        self._raw: Sequence[Source] = ()
+        self._order: dict[str, int] = {}
+        self._name: str | None = None
+
+    @classmethod
+    def known(cls, key: PartKey, raw: Sequence[Source], order: dict[str, int], size: int,
+              first: dict[str, int]) -> Part:
+        """A part of `size` rows with `first` rows as a previous run found them; its
+        sources are `raw` (a submission's sources) put in figure `order` when needed."""
+        part = cls(key, first=first)
+        part._sources, part._raw, part._order, part._size = None, raw, order, size
+        return part
+
+    @property
+    def sources(self) -> Sequence[Source]:
+        if self._sources is None:
+            sources, first = _in_figure_order(self._raw, self._order)
+            if len(sources) != self._size or first != self._first:  # rows would be misplaced
+                raise RuntimeError(f"Herkunft: Zeilen von {self.name} anders als vermerkt")
+            self._sources, self._raw = sources, ()
+        return self._sources
+
+    @property
+    def name(self) -> str:
+        """`part_name(key)`, computed once."""
+        if self._name is None:
+            self._name = part_name(self.key)
+        return self._name
 
     def __len__(self) -> int:
-        return len(self._rows) if self._rows is not None else len(self.sources)
+        if self._rows is not None:
+            return len(self._rows)
+        if self._sources is None:
+            return self._size  # type: ignore[return-value]
+        return len(self._sources)
 
     @property
     def rows(self) -> list[Lineage]:
@@ -86,6 +121,11 @@ class Part:
                                   s.wert) for s in self.sources]
         return self._rows
 
+    @property
+    def rendered_from_sources(self) -> bool:
+        """Its rows are not built: renderers work from `sources` (the same text)."""
+        return self._rows is None
+
     def segment(self, first: int, end: int) -> Part:
         """Rows `first` to `end` (excluding) as a part of the same key (a part that runs
         over a sheet's end is written in two segments)."""
@@ -94,33 +134,74 @@ class Part:
         return Part(self.key, self.sources[first:end])  # its own first rows, if asked
 
     def first_rows(self) -> dict[str, int]:
-        """kennzahl -> index of its first row in this part."""
+        """kennzahl -> index of its first row in this part (not to be changed)."""
         if self._first is not None:
-            return dict(self._first)
+            return self._first
         first: dict[str, int] = {}
         for i, r in enumerate(self.sources if self._rows is None else self._rows):
             if r[0] not in first:  # kennzahl: the first field of a Source and a Lineage
                 first[r[0]] = i
+        self._first = first
         return first
 
 
-def lineage_parts(view: ReportView) -> list[Part]:
+Memo = dict[str, list[int]]  # sha256 -> rows per traced figure, in figure order (`memo`)
+
+
+def lineage_parts(view: ReportView, memo: Memo | None = None) -> list[Part]:
     """One part per used submission with lineage rows, by application and quarter; within
     a part figure order, then source order (staff rows, receipts, single fields, measures,
-    as the reader found them)."""
-    order = {name: i for i, name in enumerate(traced_figures(view))}
+    as the reader found them). `memo`: how many rows of each figure the parts of a previous
+    run had (`memo(…)`, valid while the program is the same: a file's sources depend only
+    on its bytes); such a part does not look at its sources until they are needed."""
+    figures = traced_figures(view)
+    order = {name: i for i, name in enumerate(figures)}
     shown = {a.ags for a in view.apps}
+    memo = memo or {}
     parts = []
     for ags, period in view.used_keys():
         facts = view.result.facts.get((ags, period))
         if ags not in shown or facts is None:
             continue
         received = view.result.used[(ags, period)].received
-        sources, first = _in_figure_order(facts.sources, order)
-        if sources:
-            parts.append(Part((ags, period.projektjahr, period.quartal, received.datei,
-                               received.sha256), sources, first=first))
+        key = (ags, period.projektjahr, period.quartal, received.datei, received.sha256)
+        known = _known(memo.get(received.sha256), figures)
+        if known is not None:
+            part = Part.known(key, facts.sources, order, *known)
+        else:
+            sources, first = _in_figure_order(facts.sources, order)
+            if not sources:
+                continue
+            part = Part(key, sources, first=first)
+        part._name = part_name(key)  # here, once: both lineage writers need it
+        parts.append(part)
     return parts
+
+
+def memo(parts: list[Part], figures: list[str]) -> Memo:
+    """What `lineage_parts` may take from this run in the next one: per part (by the
+    file's sha256) its rows per figure of `figures` (`traced_figures`)."""
+    out: Memo = {}
+    for part in parts:
+        first = part.first_rows()
+        starts = sorted(first.values())
+        ends = dict(zip(starts, [*starts[1:], len(part)], strict=True))
+        out[part.key[4]] = [ends[first[f]] - first[f] if f in first else 0 for f in figures]
+    return out
+
+
+def _known(counts: object, figures: list[str]) -> tuple[int, dict[str, int]] | None:
+    """Size and first rows of a part from its memo entry, if that has the expected shape."""
+    if not isinstance(counts, list) or len(counts) != len(figures) \
+            or not all(type(c) is int and c >= 0 for c in counts) or not any(counts):
+        return None
+    first: dict[str, int] = {}
+    at = 0
+    for name, count in zip(figures, counts, strict=True):
+        if count:
+            first[name] = at
+            at += count
+    return at, first
 
 
 def _in_figure_order(sources: Sequence[Source], order: dict[str, int]
@@ -186,7 +267,7 @@ def write_lineage_parts(path: Path, parts: list[Part],
         out.write(HEADER)
         pos, renderer = len(HEADER), CsvRows()
         for part in parts:
-            name = part_name(part.key)
+            name = part.name
             span = where.get(name)
             if old is not None and isinstance(span, list) and len(span) == 2 \
                     and 0 <= span[0] <= span[0] + span[1] <= len(old):
@@ -224,9 +305,9 @@ class CsvRows:
         """The lines of `rows`; of a part, rendered from its sources without building
         its rows (the same text)."""
         if isinstance(rows, Part):
-            if rows._rows is None:
+            if rows.rendered_from_sources:
                 return _render_sources(rows.key, rows.sources, self.fields)
-            rows = rows._rows
+            rows = rows.rows
         return _render_rows(rows, self.fields)
 
 

@@ -94,13 +94,15 @@ def overview(book: Book, view: ReportView) -> None:
         ws.write_string(LEGEND_ROW, col, status, book.fmt("text", bg_color=colour, border=1))
     for col, text in enumerate([*LABEL_COLS, *(p.label for p in periods)]):
         ws.write_string(MATRIX_ROW, col, text, book.f["head"])
+    coloured = {status: book.fmt("text", bg_color=colour, border=1)
+                for status, colour in STATUS_COLOURS.items()}
     for row, app in enumerate(view.apps, start=MATRIX_ROW + 1):
         for col, text in enumerate((app.ags, app.name, app.landkreis)):
             ws.write_string(row, col, text)
+        statuses = view.matrix[app.ags]
         for col, p in enumerate(periods, start=len(LABEL_COLS)):
-            status = view.matrix[app.ags][p]
-            ws.write_string(row, col, status,
-                            book.fmt("text", bg_color=STATUS_COLOURS[status], border=1))
+            status = statuses[p]
+            ws.write_string(row, col, status, coloured[status])
     ws.freeze_panes(MATRIX_ROW + 1, 2)
     autofilter(ws, MATRIX_ROW + len(view.apps), len(LABEL_COLS) + len(periods), MATRIX_ROW)
     print_setup(ws, TITLE, "Übersicht", MATRIX_ROW)

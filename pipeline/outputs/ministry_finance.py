@@ -40,8 +40,13 @@ def money_cols() -> list[Col]:
 
 def money_values(view: ReportView, members: list[str], pj: int | None) -> list[Decimal]:
     """Reported, eligible and funding figures of one or more applications (summed)."""
+    figures = view.figures  # every name here is money: a missing figure is ZERO
+
     def total(name: str) -> Decimal:
-        return sum((view.fig(ags, pj, None, name) for ags in members), ZERO)
+        amount = ZERO  # as sum(…, ZERO): the same Decimal, to the sign of a zero
+        for ags in members:
+            amount += figures.get((ags, pj, None, name), ZERO)
+        return amount
     reported = [total(k) for k in REPORTED]
     return [*reported, sum(reported, ZERO), *(total(k) for k in ELIGIBLE),
             *(total(k) for k in FUNDING)]
@@ -74,7 +79,7 @@ def finance_per_application(book: Book, view: ReportView) -> None:
         table.add([TOTAL, "alle Projekte", "", _pj_label(pj),
                    *money_values(view, [TOTAL], pj), *_approval(view, view.apps, pj)],
                   total=True)
-    write_table(book, "Finanzen", table, freeze_cols=2)
+    write_table(book, "Finanzen", table, freeze_cols=2, sealed=True)
 
 
 def finance_per_landkreis(book: Book, view: ReportView) -> None:
@@ -85,4 +90,4 @@ def finance_per_landkreis(book: Book, view: ReportView) -> None:
         for pj in [*view.years, None]:
             table.add([landkreis, len(apps), _pj_label(pj), *money_values(view, members, pj),
                        *_approval(view, apps, pj)], total=pj is None)
-    write_table(book, "Finanzen Landkreise", table, freeze_cols=1)
+    write_table(book, "Finanzen Landkreise", table, freeze_cols=1, sealed=True)

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.aggregate import TOTAL
+from pipeline.money import ZERO
 from pipeline.outputs.tables import Col, Table, write_table
-from pipeline.outputs.view import ReportView
+from pipeline.outputs.view import MONEY, ReportView
 from pipeline.outputs.xlsxkit import Book
-from pipeline.periods import Period
 from pipeline.rules.cells import canonical_choice
 from pipeline.spec import FieldSpec
 
@@ -36,10 +36,14 @@ def _count_sheet(book: Book, view: ReportView, name: str, fields: list[FieldSpec
         Col(fs.label + (" (letzter Stand)" if fs.aggregate == "last" else ""), 13, "int",
             fs.section) for fs in fields]
     table = Table(cols)
+    names = [fs.figure or "" for fs in fields]
+    figures = view.figures
+    zeros = [ZERO if name in MONEY else 0 for name in names]  # view.fig's defaults
     for labels, ags, pj in _label_rows(view):
-        table.add([*labels, *(view.fig(ags, pj, None, fs.figure or "") for fs in fields)],
+        table.add([*labels, *(figures.get((ags, pj, None, name), zero)
+                              for name, zero in zip(names, zeros, strict=True))],
                   total=pj is None or ags == TOTAL)
-    write_table(book, name, table, freeze_cols=2)
+    write_table(book, name, table, freeze_cols=2, sealed=True)
 
 
 def count_fields(view: ReportView) -> tuple[list[FieldSpec], list[FieldSpec]]:
@@ -58,71 +62,102 @@ def volunteers(book: Book, view: ReportView) -> None:
 
 
 @dataclass(frozen=True)
-class Measure:
-    ags: str
-    period: Period
-    values: dict[str, object]
+class Measures:
+    """Every row of the measures table in the used submissions, by application and quarter,
+    as the rows of sheet Maßnahmenliste: AGS, project name, PJ, quarter, then the values in
+    the order of `names` (None when blank or faulty)."""
+
+    names: list[str]
+    rows: list[list[object]]
+
+    LABELS = 4  # AGS, project, PJ, quarter
+
+    def column(self, name: str) -> int:
+        return self.LABELS + self.names.index(name)
 
 
-def measures_of(view: ReportView) -> list[Measure]:
-    """Every row of the measures table in the used submissions, by application and quarter."""
+def measures_of(view: ReportView) -> Measures:
     table = view.spec.roles["measures_table"]
-    shown = {a.ags for a in view.apps}
+    names = [c.name for c in view.spec.table(table).columns]
+    projects = {a.ags: a.name for a in view.apps}
     found = []
     for ags, period in view.used_keys():
         sub = view.result.used[(ags, period)].checked.submission
-        if ags not in shown or sub is None:
+        if ags not in projects or sub is None:
             continue
+        labels = [ags, projects[ags], period.projektjahr, period.quartal]
         for row in sub.tables.get(table, []):
+            get = row.values.get
             # v.value if v.ok else None, by index (value, problem)
-            found.append(Measure(ags, period, {k: (v[3] if v[4] is None else None)
-                                               for k, v in row.values.items()}))
-    return found
+            found.append(labels + [None if (v := get(n)) is None or v[4] is not None
+                                   else v[3] for n in names])
+    return Measures(names, found)
 
 
-def measures_summary(book: Book, view: ReportView, measures: list[Measure] | None = None
+def measures_summary(book: Book, view: ReportView, measures: Measures | None = None
                      ) -> None:
     """`measures`: measures_of(view), if the caller has it already."""
     spec_table = view.spec.table(view.spec.roles["measures_table"])
     formats = list(spec_table.column(MEASURE_FORMAT).choices)
-    people = view.spec.roles["measure_participants"]
     cols = _label_cols() + [
         Col("Maßnahmen", 11, "int", "insgesamt"), Col("Teilnehmende", 12, "int", "insgesamt"),
         Col("davon Drittstaatsangehörige", 14, "int", "insgesamt"),
         *(Col(f, 13, "int", "Anzahl nach Format") for f in formats)]
-    # (format, third-country participants) of each measure, grouped once by table row (not
-    # once per table row: that was quadratic)
-    grouped: dict[tuple[str, int | None], list[tuple[str | None, int]]] = {}
-    choices = tuple(formats)
-    for m in measures_of(view) if measures is None else measures:
-        kind = canonical_choice(str(m.values.get(MEASURE_FORMAT) or ""), choices)
-        dsa = int(m.values.get(MEASURE_DSA) or 0) if m.values.get(people) is not None else 0
-        for key in ((m.ags, m.period.projektjahr), (m.ags, None),
-                    (TOTAL, m.period.projektjahr), (TOTAL, None)):
-            grouped.setdefault(key, []).append((kind, dsa))
+    counts = _measure_counts(view, measures_of(view) if measures is None else measures,
+                             formats)
     table = Table(cols)
+    empty = [0] * (len(formats) + 1)
     for labels, ags, pj in _label_rows(view):
-        rows = grouped.get((ags, pj), [])
-        kinds = [kind for kind, _dsa in rows]
-        by_format = [kinds.count(f) for f in formats]
+        *by_format, dsa = counts.get((ags, pj), empty)
         table.add([*labels, view.fig(ags, pj, None, "massnahmen"),
-                   view.fig(ags, pj, None, "massnahmen_teilnehmende"),
-                   sum(dsa for _kind, dsa in rows), *by_format],
+                   view.fig(ags, pj, None, "massnahmen_teilnehmende"), dsa, *by_format],
                   total=pj is None or ags == TOTAL)
-    write_table(book, "Maßnahmen", table, freeze_cols=2)
+    write_table(book, "Maßnahmen", table, freeze_cols=2, sealed=True)
 
 
-def measures_list(book: Book, view: ReportView, measures: list[Measure] | None = None
+def _measure_counts(view: ReportView, measures: Measures, formats: list[str]
+                    ) -> dict[tuple[str, int | None], list[int]]:
+    """(ags or TOTAL, PJ or None) → [measures of each format …, third-country participants]."""
+    choices = tuple(formats)
+    kind_at, dsa_at = measures.column(MEASURE_FORMAT), measures.column(MEASURE_DSA)
+    people_at = measures.column(view.spec.roles["measure_participants"])
+    meant: dict[str, list[int]] = {}  # text → the columns of the format it means
+    quarters: dict[tuple[str, int | None], list[int]] = {}  # (ags, PJ) → counts
+    width = len(formats) + 1
+    for values in measures.rows:
+        text = str(values[kind_at] or "")
+        slots = meant.get(text)
+        if slots is None:
+            kind = canonical_choice(text, choices)
+            slots = meant[text] = [i for i, f in enumerate(formats) if f == kind]
+        key = (values[0], values[2])
+        row = quarters.get(key)
+        if row is None:
+            row = quarters[key] = [0] * width
+        for at in slots:
+            row[at] += 1
+        if values[people_at] is not None:
+            row[-1] += int(values[dsa_at] or 0)
+    counts = dict(quarters)
+    for (ags, pj), row in quarters.items():  # the PJ counts into the total levels
+        for key in ((ags, None), (TOTAL, pj), (TOTAL, None)):
+            into = counts.get(key)
+            if into is None:
+                counts[key] = list(row)
+            else:
+                for i, n in enumerate(row):
+                    into[i] += n
+    return counts
+
+
+def measures_list(book: Book, view: ReportView, measures: Measures | None = None
                   ) -> None:
     """`measures`: measures_of(view), if the caller has it already."""
     spec_table = view.spec.table(view.spec.roles["measures_table"])
     fmt = {"date": "date", "int": "int", "money": "money"}
-    names = {a.ags: a.name for a in view.apps}
     cols = [Col("AGS", 10), Col("Projekt", 24), Col("PJ", 5, "int"), Col("Quartal", 7, "int"),
             *(Col(c.label, max(c.width, 12) if c.type != "text" else 40, fmt.get(c.type, "text"))
               for c in spec_table.columns)]
     table = Table(cols)
-    for m in measures_of(view) if measures is None else measures:
-        table.add([m.ags, names.get(m.ags, ""), m.period.projektjahr, m.period.quartal,
-                   *(m.values.get(c.name) for c in spec_table.columns)])
-    write_table(book, "Maßnahmenliste", table, freeze_cols=2)
+    table.extend((measures_of(view) if measures is None else measures).rows)
+    write_table(book, "Maßnahmenliste", table, freeze_cols=2, sealed=True)

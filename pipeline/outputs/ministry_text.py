@@ -46,7 +46,7 @@ def narrative_sheet(book: Book, view: ReportView) -> None:
                    *(Col(fs.label, 60, "wrap") for fs in fields)])
     for ags, pj, q, datei, texts in narratives(view):
         table.add([ags, names.get(ags, ""), pj, q, datei, *texts])
-    write_table(book, "Sachberichte", table, freeze_cols=2)
+    write_table(book, "Sachberichte", table, freeze_cols=2, sealed=True)
 
 
 def findings_sheet(book: Book, findings: list[Finding], name: str = "Befunde",
@@ -63,4 +63,4 @@ def findings_sheet(book: Book, findings: list[Finding], name: str = "Befunde",
         if with_hash:
             values.insert(1, f.sha256)
         table.add(values)
-    write_table(book, name, table)
+    write_table(book, name, table, sealed=True)

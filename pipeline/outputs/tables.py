@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from xlsxwriter.worksheet import Worksheet
 
-from pipeline.outputs.xlsxkit import Book, autofilter, put_row
+from pipeline.outputs.xlsxkit import Book, FastSheet, autofilter, put_row
+from pipeline.outputs.xlsxrows import render_rows
 from pipeline.outputs.xlsxstream import MAX_ROWS
 
 BOLD = {"money": "money_bold", "int": "int_bold", "text": "bold"}
@@ -37,21 +38,54 @@ class Table:
             self.bold.add(len(self.rows))
         self.rows.append(list(values))
 
+    def extend(self, rows: list[list[object]]) -> None:
+        """Add plain rows (the lists are taken, not copied)."""
+        width = len(self.cols)
+        for values in rows:
+            if len(values) != width:
+                raise ValueError(f"{len(values)} values for {width} columns")
+        self.rows.extend(rows)
 
-def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0) -> Worksheet:
-    """Header (and group row if any column has a group), frozen, filtered, printable."""
+
+def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0,
+                sealed: bool = False) -> Worksheet:
+    """Header (and group row if any column has a group), frozen, filtered, printable.
+    `sealed`: nothing is written into the table's rows afterwards, so they are rendered to
+    sheet XML now (`xlsxrows`, the same bytes, faster); the sheet refuses such a write at
+    close."""
     ws, head_row = table_frame(book, name, table.cols, len(table.rows), freeze_cols)
     plain = [book.fmt(c.fmt) for c in table.cols]
     strong = [book.fmt(BOLD.get(c.fmt, c.fmt)) for c in table.cols]
-    wrapped = any(c.fmt == "wrap" for c in table.cols)  # else every row has the default height
+    # wrapped text: (column, characters per line); without, rows have the default height
+    wraps = [(i, max(c.width - 1, 1)) for i, c in enumerate(table.cols) if c.fmt == "wrap"]
     bold = table.bold
+    block = sealed and isinstance(ws, FastSheet) and not ws.constant_memory
+    if block:
+        ws.add_block(render_rows(ws, head_row + 1, table.rows, plain, strong, bold))
     for i, values in enumerate(table.rows):
-        put_row(ws, head_row + 1 + i, values, strong if i in bold else plain)
-        if wrapped:
-            height = row_height(values, table.cols)
+        if not block:
+            put_row(ws, head_row + 1 + i, values, strong if i in bold else plain)
+        if wraps:
+            height = _height(values, wraps)
             if height is not None:
                 ws.set_row(head_row + 1 + i, height)
     return ws
+
+
+def _height(values: Sequence[object], wraps: list[tuple[int, int]]) -> float | None:
+    """`row_height(values, cols)` from the wrapped columns only."""
+    lines = 1
+    for at, per_line in wraps:
+        value = values[at]
+        if isinstance(value, str):
+            if "\n" in value:
+                count = sum(max(1, math.ceil(len(part) / per_line))
+                            for part in value.split("\n"))
+            else:
+                count = max(1, math.ceil(len(value) / per_line))
+            if count > lines:
+                lines = count
+    return None if lines == 1 else min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT)
 
 
 def table_frame(book: Book, name: str, cols: Sequence[Col], rows: int,

@@ -76,7 +76,11 @@ class ReportView:
 
     @property
     def periods(self) -> list[Period]:
-        return all_periods(self.prog)
+        return list(self._periods)
+
+    @cached_property
+    def _periods(self) -> tuple[Period, ...]:
+        return tuple(all_periods(self.prog))
 
     @property
     def years(self) -> list[int]:
@@ -111,8 +115,18 @@ class ReportView:
 
     def active(self, periods: Iterable[Period]) -> int:
         """Applications with at least one used submission in `periods`."""
-        wanted, shown = set(periods), self.app_by_ags
-        return len({ags for (ags, p) in self.result.used if p in wanted and ags in shown})
+        by_period = self._active_by_period
+        return len(set().union(*(by_period.get(p, ()) for p in set(periods))))
+
+    @cached_property
+    def _active_by_period(self) -> dict[Period, set[str]]:
+        """Period → the shown applications with a used submission for it."""
+        shown = self.app_by_ags
+        found: dict[Period, set[str]] = {}
+        for ags, p in self.result.used:
+            if ags in shown:
+                found.setdefault(p, set()).add(ags)
+        return found
 
     def total_approval(self) -> Decimal:
         return sum((a.approval for a in self.apps if a.approval is not None), ZERO)
@@ -134,4 +148,8 @@ class ReportView:
         return datetime.combine(self.stichtag, time(0, 0))
 
     def ended_by(self, day: date) -> list[Period]:
-        return [p for p in self.periods if quarter_end(self.prog, p) <= day]
+        return [p for p, end in self._ends if end <= day]
+
+    @cached_property
+    def _ends(self) -> list[tuple[Period, date]]:
+        return [(p, quarter_end(self.prog, p)) for p in self._periods]

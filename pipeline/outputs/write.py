@@ -4,8 +4,10 @@ With a `state` folder (one per output folder, owned by the caller), a rerun does
 changed (`pipeline.outputs.records`): a report whose inputs have the same digest as when it
 was written, and that is still exactly the file written then, is left alone; otherwise
 `herkunft.csv` and the Herkunft sheets of `pruefpfad.xlsx` copy the rows of every submission
-that is unchanged (and, on the sheets, at the same place) from the previous run instead of
-rendering them again. Either way the bytes are those of a full rendering (tested).
+that is unchanged from the previous run instead of rendering them again (the sheets: its
+deflate chunk, if it is whole on one sheet), and the lineage parts of those submissions are
+not sorted again (`PARTS_MEMO`). Either way the bytes are those of a full rendering
+(tested).
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ from pipeline.checkcache import code_digest
 from pipeline.forked import Background
 from pipeline.outputs import csvs
 from pipeline.outputs.amif_xlsx import write_amif_workbook
-from pipeline.outputs.atomic import remove_stale_temp_files
+from pipeline.outputs.atomic import remove_stale_temp_files, synced_in_background
 from pipeline.outputs.audit import write_audit_workbook
 from pipeline.outputs.audit_lineage import Blob, Reuse
 from pipeline.outputs.html import TEMPLATE_DIR, write_html
-from pipeline.outputs.lineage import Part, lineage_parts, write_lineage_parts
+from pipeline.outputs.lineage import (
+    Part,
+    lineage_parts,
+    memo,
+    traced_figures,
+    write_lineage_parts,
+)
 from pipeline.outputs.ministry import write_ministry_workbook
 from pipeline.outputs.records import Records
 from pipeline.outputs.view import ReportView
@@ -38,7 +46,11 @@ from pipeline.spec import Programme, load_template, template_versions
 BACKGROUND = "pruefpfad.xlsx"
 LINEAGE_CSV = "herkunft.csv"
 STATE_FILE = "berichte.json"  # the records, in the caller's state folder
-LINEAGE_XML = "herkunft.xml"  # the Herkunft rows of pruefpfad.xlsx as XML, same folder
+LINEAGE_CHUNKS = "herkunft.deflate"  # the Herkunft rows of pruefpfad.xlsx, compressed,
+# same folder (`audit_lineage.Blob`)
+PARTS_MEMO = "herkunft-teile"  # a record without files: the rows per figure of each lineage
+# part (`lineage.memo`), valid while the environment is the same
+OLD_STATE = ("herkunft.xml",)  # what earlier versions kept there: removed
 
 
 def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
@@ -61,7 +73,8 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
         "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, view),
         "bericht_amif.xlsx": lambda p: write_amif_workbook(p, view),
         BACKGROUND: lambda p: _audit(p, view, run),
-        "uebersicht.html": lambda p: write_html(p, view),
+        "uebersicht.html": lambda p: write_html(  # the compiled template in the state folder
+            p, view, run.blob_path.parent if run.blob_path is not None else None),
     }
     try:
         # The audit workbook, the largest, in a forked child on the other core (the
@@ -73,10 +86,16 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
             run.parts(view)
         job = Background(lambda: audit(out_dir / BACKGROUND) if audit_todo else None,
                          enabled=parallel and audit_todo)
-        for name, write in targets.items():
-            if not run.unchanged(name):
-                run.record(name, write(out_dir / name))
-            result.outputs.append(out_dir / name)
+        # Each report is fsynced and put in place by a thread while the next one is
+        # rendered; the records (which stat the files) are taken once all are in place.
+        written = []
+        with synced_in_background():
+            for name, write in targets.items():
+                if not run.unchanged(name):
+                    written.append((name, write(out_dir / name)))
+                result.outputs.append(out_dir / name)
+        for name, extra in written:
+            run.record(name, extra)
         extra = job.result()
         if audit_todo:
             run.record(BACKGROUND, extra)
@@ -91,8 +110,8 @@ def _audit(path: Path, view: ReportView, run: _Run) -> dict | None:
     """Write pruefpfad.xlsx; returns what to record for the next run (where its Herkunft
     rows are kept), None without a state folder."""
     blob = Blob(run.blob_path) if run.blob_path is not None else None
-    write_audit_workbook(path, view, run.parts(view), run.previous_xml(), blob)
-    return None if blob is None else {"styles": blob.styles, "parts": blob.index}
+    write_audit_workbook(path, view, run.parts(view), run.previous_chunks(), blob)
+    return None if blob is None else {"styles": blob.styles, "chunks": blob.index}
 
 
 def environment(prog: Programme) -> str:
@@ -129,14 +148,19 @@ class _Run:
         self.out_dir = out_dir
         if state is not None:
             state.mkdir(parents=True, exist_ok=True)
-            remove_stale_temp_files(state)  # e.g. the XML of a run that was killed
+            remove_stale_temp_files(state)  # e.g. the chunks of a run that was killed
+            for name in OLD_STATE:
+                (state / name).unlink(missing_ok=True)
         self.records = Records(state / STATE_FILE, environment(prog)) if state else None
-        self.blob_path = state / LINEAGE_XML if state else None
+        self.blob_path = state / LINEAGE_CHUNKS if state else None
         self.digest = self.records.digest(run_inputs(result, stichtag)) \
             if self.records is not None else ""
         self._parts: list[Part] | None = None
+        self._figures: list[str] = []
 
     def files(self, name: str) -> list[Path]:
+        if name == PARTS_MEMO:
+            return []
         if name == BACKGROUND and self.blob_path is not None:
             return [self.out_dir / name, self.blob_path]
         return [self.out_dir / name]
@@ -150,12 +174,21 @@ class _Run:
             self.records.record(name, self.digest, self.files(name), extra)
 
     def save(self, complete: bool) -> None:
-        if self.records is not None:
-            self.records.save(complete)
+        if self.records is None:
+            return
+        if self._parts is not None:
+            self.records.record(PARTS_MEMO, "", [], memo(self._parts, self._figures))
+        else:  # not cut this time: the previous memo still holds
+            self.records.unchanged(PARTS_MEMO, "", [])
+        self.records.save(complete)
 
     def parts(self, view: ReportView) -> list[Part]:
+        """The lineage parts (cut once; parts known from the previous run are not
+        sorted again unless they are rendered)."""
         if self._parts is None:
-            self._parts = lineage_parts(view)
+            known = self.records.extra(PARTS_MEMO, []) if self.records is not None else None
+            self._parts = lineage_parts(view, known if isinstance(known, dict) else None)
+            self._figures = traced_figures(view)
         return self._parts
 
     def previous_csv(self) -> tuple[Path, dict[str, list[int]]] | None:
@@ -166,12 +199,12 @@ class _Run:
         index = self.records.extra(LINEAGE_CSV, self.files(LINEAGE_CSV))
         return (self.out_dir / LINEAGE_CSV, index) if isinstance(index, dict) else None
 
-    def previous_xml(self) -> Reuse | None:
-        """The Herkunft XML of the previous run and where each part is in it."""
+    def previous_chunks(self) -> Reuse | None:
+        """The Herkunft chunks of the previous run and where each part's is."""
         if self.records is None or self.blob_path is None:
             return None
         extra = self.records.extra(BACKGROUND, self.files(BACKGROUND))
-        if not isinstance(extra, dict) or not isinstance(extra.get("parts"), dict) \
+        if not isinstance(extra, dict) or not isinstance(extra.get("chunks"), dict) \
                 or not isinstance(extra.get("styles"), list):
             return None
-        return Reuse(self.blob_path, extra["parts"], extra["styles"])
+        return Reuse(self.blob_path, extra["chunks"], extra["styles"])

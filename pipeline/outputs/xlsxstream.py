@@ -10,10 +10,18 @@ before the frame's `</sheetData>` as XML text and fixing `<dimension>`.
 Safety: every text is an inline string (`t="inlineStr"`) escaped by `xstring`: XML
 metacharacters become entities, control characters the OOXML escape `_xHHHH_` (as Excel and
 xlsxwriter write them), and a literal `_xHHHH_` in the data is protected as `_x005F_xHHHH_`,
-so a reader gets back exactly the text. There is no `<f>` and no link: text stays text.
+so a reader gets back exactly the text. There is no `<f>`: text stays text; the only links
+are the ones a caller passes as `hyperlinks` (locations inside the workbook).
+
+Deflate chunks: a streamed sheet's member is one deflate stream made of chunks that each
+end on a byte boundary (a sync flush): the frame's head, every `Deflated` piece as it comes
+(rows compressed on their own by `deflate`, e.g. kept from the previous run), the text
+between them, and the frame's tail, which ends the stream. The member's CRC-32 is combined
+from the chunks' (`crc32.combine`), so a kept chunk is copied without reading its text.
 
 Determinism: members keep their order, names, timestamps and attributes from xlsxwriter's
-in-memory package (fixed 1980-01-01), and the deflate level is fixed.
+in-memory package (fixed 1980-01-01), the deflate level is fixed, and a chunk depends only
+on its own text (a fresh compressor per `Deflated` piece).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,17 +41,25 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from pipeline.outputs import crc32
+from pipeline.outputs.xlsxkit import LARGE_LEVEL, LARGE_MEMBER
+
 MAX_ROWS = 1_048_576  # rows of an Excel sheet, header rows included
 MAX_TEXT = 32_767  # characters of an Excel cell; xlsxwriter truncates longer text alike
 # Deflate level of the streamed sheets: level 1 is ≈ 3× faster than the default 6 on this
 # repetitive XML and the file ≈ 25 % larger (measured on the benchmark, docs/reports.md).
 STREAM_LEVEL = 1
-OTHER_LEVEL = 6
+OTHER_LEVEL = 6  # the frame's other members, below xlsxkit.LARGE_MEMBER bytes (as Book.close)
 ZIP64_AT = zipfile.ZIP64_LIMIT  # bytes of one member beyond which it needs ZIP64
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _DIMENSION = re.compile(r'<dimension ref="[A-Z0-9:]*"/>')
 _SHEET_DATA_END = "</sheetData>"
+# What may follow <hyperlinks> in a worksheet (CT_Worksheet's sequence, ECMA-376 §18.3.1.99)
+_AFTER_HYPERLINKS = re.compile(
+    "<(printOptions|pageMargins|pageSetup|headerFooter|rowBreaks|colBreaks|customProperties"
+    "|cellWatches|ignoredErrors|smartTags|drawing|legacyDrawing|legacyDrawingHF|picture"
+    "|oleObjects|controls|webPublishItems|tableParts|extLst)[ />]|</worksheet>")
 
 
 def xstring(text: str) -> str:
@@ -102,6 +119,31 @@ def stored_frame() -> Iterator[None]:
         xlsxwriter.workbook.ZIP_DEFLATED = saved  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class Deflated:
+    """Text compressed on its own: raw deflate that ends on a byte boundary and not as the
+    stream's last block (sync flush), so chunks can follow one another; `crc` (CRC-32) and
+    `size` of the text."""
+
+    data: bytes
+    crc: int
+    size: int
+
+
+def deflate(pieces: Iterable[str | bytes]) -> Deflated:
+    """`pieces` (str: as UTF-8) as one `Deflated` chunk, by a fresh compressor."""
+    z = zlib.compressobj(STREAM_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    out: list[bytes] = []
+    crc = size = 0
+    for piece in pieces:
+        data = piece if isinstance(piece, bytes) else piece.encode("utf-8")
+        crc = zlib.crc32(data, crc)
+        size += len(data)
+        out.append(z.compress(data))
+    out.append(z.flush(zlib.Z_SYNC_FLUSH))
+    return Deflated(b"".join(out), crc, size)
+
+
 @dataclass
 class StreamedSheet:
     """Rows to insert into the frame of `sheet` (1-based `last_row`, 0-based `last_col`)."""
@@ -109,8 +151,9 @@ class StreamedSheet:
     sheet: Worksheet
     last_row: int
     last_col: int
-    chunks: Callable[[], Iterable[str | bytes]]  # `<row>` elements (bytes: UTF-8), a few
-    # thousand per item
+    chunks: Callable[[], Iterable[str | bytes | Deflated]]  # `<row>` elements (bytes:
+    # UTF-8), a few thousand per item, or already compressed
+    hyperlinks: str = ""  # a `<hyperlinks>` element for the frame (internal links only)
 
 
 def part_name(wb: Workbook, sheet: Worksheet) -> str:
@@ -144,7 +187,8 @@ def _write(frame: bytes, target: Path, by_part: dict[str, StreamedSheet], zip64:
             data = src.read(info)
             sheet = left.pop(info.filename, None)
             if sheet is None:
-                dst.writestr(out, data, compresslevel=OTHER_LEVEL)
+                level = LARGE_LEVEL if len(data) >= LARGE_MEMBER else OTHER_LEVEL
+                dst.writestr(out, data, compresslevel=level)
             else:
                 _stream(dst, out, data.decode("utf-8"), sheet, zip64)
     if left:
@@ -168,28 +212,90 @@ def _stream(dst: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, sheet: Stream
     head, found = _DIMENSION.subn(f'<dimension ref="A1:{last}"/>', head, count=1)
     if not found:
         raise RuntimeError(f"{info.filename}: no <dimension> in the frame")
-    _set_level(info, STREAM_LEVEL)
-    size = 0
-    with dst.open(info, "w", force_zip64=zip64) as fh:
-        for text in _pieces(head, sheet, sep + tail):
-            data = text if isinstance(text, bytes) else text.encode("utf-8")
-            size += len(data)
-            if size > ZIP64_AT and not zip64:
-                raise _NeedsZip64
-            fh.write(data)
+    if sheet.hyperlinks:
+        tail = _with_hyperlinks(info.filename, tail, sheet.hyperlinks)
+    member = _RawMember(dst, info, zip64)
+    member.text(head.encode("utf-8"))
+    for piece in sheet.chunks():
+        if isinstance(piece, Deflated):
+            member.chunk(piece)
+        else:
+            member.text(piece if isinstance(piece, bytes) else piece.encode("utf-8"))
+    member.text((sep + tail).encode("utf-8"))
+    member.close()
 
 
-def _pieces(head: str, sheet: StreamedSheet, tail: str) -> Iterator[str | bytes]:
-    yield head
-    yield from sheet.chunks()
-    yield tail
+def _with_hyperlinks(name: str, tail: str, hyperlinks: str) -> str:
+    """The frame's part after `</sheetData>` with `hyperlinks` at its place."""
+    if "<hyperlinks" in tail:
+        raise RuntimeError(f"{name}: the frame has links of its own")
+    at = _AFTER_HYPERLINKS.search(tail)
+    if at is None:
+        raise RuntimeError(f"{name}: no end of the worksheet in the frame")
+    return tail[:at.start()] + hyperlinks + tail[at.start():]
 
 
-def _set_level(info: zipfile.ZipInfo, level: int) -> None:
-    # ZipFile.open(info, "w") takes the level from the ZipInfo: `compress_level` since
-    # Python 3.13, `_compresslevel` before (no public setter in 3.11/3.12).
-    if hasattr(info, "compress_level"):
-        info.compress_level = level
-    else:
-        info._compresslevel = level
+class _RawMember:
+    """A deflated member of `dst` written from chunks: text is compressed here, `Deflated`
+    chunks are copied. As `ZipFile.open(info, "w")` on a seekable file: the local header
+    first, then the data, then the header again with CRC and sizes, then the member is
+    registered for the central directory (zipfile's own steps, `_ZipWriteFile.close`;
+    pinned by tests that read the files back and check every CRC)."""
 
+    def __init__(self, dst: zipfile.ZipFile, info: zipfile.ZipInfo, zip64: bool) -> None:
+        if dst._writing:  # type: ignore[attr-defined]
+            raise ValueError("another member is being written")
+        self.dst, self.info, self.zip64 = dst, info, zip64
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.flag_bits = 0
+        info.CRC = info.compress_size = info.file_size = 0
+        dst._writecheck(info)  # type: ignore[attr-defined]
+        dst._didModify = True  # type: ignore[attr-defined]
+        self.fp = dst.fp
+        assert self.fp is not None
+        self.fp.seek(dst.start_dir)
+        info.header_offset = self.fp.tell()
+        self.fp.write(info.FileHeader(zip64))
+        self.crc = self.size = self.compressed = 0
+        self.z: zlib._Compress | None = None
+
+    def _grow(self, size: int) -> None:
+        self.size += size
+        if self.size > ZIP64_AT and not self.zip64:
+            raise _NeedsZip64
+
+    def _out(self, data: bytes) -> None:
+        if data:
+            self.compressed += len(data)
+            self.fp.write(data)
+
+    def text(self, data: bytes) -> None:
+        self._grow(len(data))
+        self.crc = zlib.crc32(data, self.crc)
+        if self.z is None:
+            self.z = zlib.compressobj(STREAM_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._out(self.z.compress(data))
+
+    def chunk(self, piece: Deflated) -> None:
+        self._grow(piece.size)
+        if self.z is not None:  # end the text before it on a byte boundary
+            self._out(self.z.flush(zlib.Z_SYNC_FLUSH))
+            self.z = None
+        self.crc = crc32.combine(self.crc, piece.crc, piece.size)
+        self._out(piece.data)
+
+    def close(self) -> None:
+        if self.z is None:
+            self.z = zlib.compressobj(STREAM_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._out(self.z.flush(zlib.Z_FINISH))
+        self.z = None
+        if self.compressed > ZIP64_AT and not self.zip64:
+            raise _NeedsZip64
+        info, dst = self.info, self.dst
+        info.CRC, info.compress_size, info.file_size = self.crc, self.compressed, self.size
+        dst.start_dir = self.fp.tell()  # type: ignore[attr-defined]
+        self.fp.seek(info.header_offset)
+        self.fp.write(info.FileHeader(self.zip64))
+        self.fp.seek(dst.start_dir)  # type: ignore[attr-defined]
+        dst.filelist.append(info)
+        dst.NameToInfo[info.filename] = info
