@@ -13,7 +13,7 @@ from pipeline import __version__, service
 from pipeline.progress import Progress
 from pipeline.report import ConfigError
 
-DIR = click.Path(file_okay=False, path_type=Path)
+DIR = click.Path(file_okay=False, readable=False, path_type=Path)  # checked in German by the job
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 

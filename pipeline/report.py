@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -161,6 +162,9 @@ def run_report(inbox: Path, out_dir: Path, registry: Path | None,
     spec = load_template()
     if not inbox.is_dir():
         raise ConfigError(f"Der Eingangsordner „{inbox}“ existiert nicht.")
+    if not os.access(inbox, os.R_OK | os.X_OK):
+        raise ConfigError(f"Der Eingangsordner „{inbox}“ ist nicht lesbar (fehlende "
+                          "Berechtigung). Bitte die Rechte des Ordners prüfen.")
     apps, reg_findings = read_registry(registry, prog) if registry else ([], [])
     known = frozenset(a.ags for a in apps) if registry else None
     store_root = store_dir or out_dir / STORE_DIR

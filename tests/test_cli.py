@@ -55,6 +55,20 @@ def test_report_missing_inbox_is_a_usage_error(tmp_path):
     assert "existiert nicht" in result.output
 
 
+def test_report_unreadable_inbox_is_a_usage_error(tmp_path, monkeypatch):
+    """Root reads every folder, so the refused permission is simulated where it is asked."""
+    import pipeline.report
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    real = pipeline.report.os.access
+    monkeypatch.setattr(pipeline.report.os, "access",
+                        lambda p, mode: False if Path(p) == inbox else real(p, mode))
+    result = _run("report", "--input", str(inbox), "--output", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "nicht lesbar" in result.output and str(inbox) in result.output
+
+
 def test_report_bad_stichtag_is_a_usage_error(tmp_path):
     result = _run("report", "--input", str(tmp_path), "--output", str(tmp_path / "o"),
                   "--stichtag", "15.05.2026")
