@@ -32,7 +32,7 @@ from pipeline.report import run_report
 from pipeline.spec import load_programme
 from pipeline.template import Identity
 from pipeline.xlsx import read_xlsx
-from tests.test_warm_outputs import APPS, REGISTRY, STICHTAG, _fresh, _outputs, _workbook
+from tests.test_warm_outputs import APPS, STICHTAG, _fresh, _outputs, _workbook, make_inbox
 
 CREATED = datetime(2026, 1, 1)
 
@@ -164,20 +164,9 @@ def test_a_memo_that_disagrees_with_the_sources_stops_the_run():
         _ = part.sources
 
 
-def _inbox(tmp_path: Path) -> tuple[Path, Path]:
-    box = tmp_path / "eingang"
-    box.mkdir()
-    for day, (ags, name) in enumerate(APPS, start=1):
-        for q in (1, 2):
-            _workbook(box, f"{ags}_PJ1_Q{q}.xlsx", Identity(ags, name, 1, q), day)
-    registry = tmp_path / "verzeichnis.csv"
-    registry.write_text(REGISTRY, encoding="utf-8")
-    return box, registry
-
-
 def test_a_warm_run_sorts_only_the_new_submission(tmp_path, monkeypatch):
     monkeypatch.setenv("KISI_WORKERS", "1")
-    box, registry = _inbox(tmp_path)
+    box, registry = make_inbox(tmp_path)
     out = tmp_path / "ausgabe"
     run_report(box, out, registry, STICHTAG)
     calls = []
@@ -192,7 +181,7 @@ def test_a_warm_run_sorts_only_the_new_submission(tmp_path, monkeypatch):
 
 
 def test_the_kept_chunks_replace_the_kept_xml_of_earlier_versions(tmp_path):
-    box, registry = _inbox(tmp_path)
+    box, registry = make_inbox(tmp_path)
     store = tmp_path / "archiv"
     run_report(box, tmp_path / "ausgabe", registry, STICHTAG, store_dir=store)
     state = next((store / "cache").glob("berichte-*"))
@@ -326,7 +315,7 @@ def _reference_derivation_rows(view):
 def test_herleitung_values_are_those_of_the_figure_by_figure_derivation(tmp_path):
     from pipeline.outputs.view import ReportView
 
-    box, registry = _inbox(tmp_path)
+    box, registry = make_inbox(tmp_path)
     _workbook(box, "06431901_PJ2_Q1.xlsx", Identity(*APPS[0], 2, 1), 9)  # a second PJ
     result = run_report(box, tmp_path / "ausgabe", registry, date(2027, 6, 30))
     view = ReportView(result, load_programme(), date(2027, 6, 30))

@@ -43,8 +43,8 @@ def _workbook(box: Path, name: str, who: Identity, day: int, receipts: int | Non
     return path
 
 
-@pytest.fixture
-def inbox(tmp_path: Path) -> tuple[Path, Path]:
+def make_inbox(tmp_path: Path) -> tuple[Path, Path]:
+    """Two quarters of each of APPS, and the registry (also used by test_audit_splice)."""
     box = tmp_path / "eingang"
     box.mkdir()
     for day, (ags, name) in enumerate(APPS, start=1):
@@ -53,6 +53,11 @@ def inbox(tmp_path: Path) -> tuple[Path, Path]:
     registry = tmp_path / "verzeichnis.csv"
     registry.write_text(REGISTRY, encoding="utf-8")
     return box, registry
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> tuple[Path, Path]:
+    return make_inbox(tmp_path)
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
