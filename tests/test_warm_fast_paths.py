@@ -17,7 +17,6 @@ import pytest
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from pipeline.aggregate import _sorted
 from pipeline.feedback import confirm
 from pipeline.feedback.model import ReportInfo
 from pipeline.intake import Store, collect
@@ -122,18 +121,6 @@ def test_the_intake_memo_keeps_the_archive_verdict(tmp_path):
     again = collect(box, store, PROG.limits)
     assert [(r.datei, r.sha256) for r in again] == [(r.datei, r.sha256) for r in first]
     assert [r.datei for r in again] == ["a.xlsx", "paket.dat › innen/a.xlsx"]
-
-
-def test_the_walk_of_kennzahlen_falls_back_to_sorting():
-    figures = {("06431902", 1, 1, "beratungen"): 1, ("06431901", None, None, "beratungen"): 2,
-               ("GESAMT", 1, None, "beratungen"): 3, ("06431901", 1, 1, "beratungen"): 4}
-    walked = _sorted(figures, PROG, ["beratungen"])
-    figures[("06431901", 9, 9, "beratungen")] = 5  # outside the programme's quarters
-    assert _sorted(figures, PROG, ["beratungen"]) == [
-        ("06431901", 1, 1, "beratungen", 4), ("06431901", 9, 9, "beratungen", 5),
-        ("06431901", None, None, "beratungen", 2), ("06431902", 1, 1, "beratungen", 1),
-        ("GESAMT", 1, None, "beratungen", 3)]
-    assert walked == [row for row in _sorted(figures, PROG, ["beratungen"]) if row[1] != 9]
 
 
 HEAVY = ("openpyxl", "numpy", "pandas", "email.policy", "email.utils", "xml.sax.saxutils",
