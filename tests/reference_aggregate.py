@@ -17,9 +17,10 @@ import pandas as pd
 
 from pipeline.aggregate import TOTAL, AppInfo, count_figures, stock_figures
 from pipeline.facts import Facts
-from pipeline.funding import FIGURES, QuarterInput, compute
+from pipeline.funding import FIGURES, QuarterInput
 from pipeline.periods import Period, all_periods
 from pipeline.spec import Programme, TemplateSpec
+from tests.reference_funding import compute
 
 COLUMNS = ["projekt_ags", "projektjahr", "quartal", "kennzahl", "wert"]
 
