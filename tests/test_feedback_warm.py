@@ -172,10 +172,18 @@ def test_safe_text_is_the_pattern(text):
     assert sheet.safe_text(text) == re.sub(sheet.ILLEGAL, "\ufffd", text)
 
 
-def test_openpyxl_version_without_importlib_metadata():
-    from importlib.metadata import version
+def test_openpyxl_version_without_importlib_metadata(monkeypatch):
+    """Read from openpyxl's own `_constants.py`; the metadata fallback must not be needed
+    (it is made to fail here) and would give the same version."""
+    import importlib.metadata
 
-    assert _openpyxl_version() == version("openpyxl")
+    expected = importlib.metadata.version("openpyxl")
+
+    def refuse(name):
+        raise AssertionError("importlib.metadata used")
+
+    monkeypatch.setattr(importlib.metadata, "version", refuse)
+    assert _openpyxl_version() == expected
 
 
 # ------------------------------------------------------------ the confirmation's zip
