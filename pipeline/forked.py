@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import traceback
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -58,6 +59,19 @@ class Background(Generic[T]):
         if kind == "failed":
             raise ChildFailed(value)
         return value
+
+    def abandon(self) -> None:
+        """Stop a child whose result is no longer wanted (the parent is failing): kill it,
+        reap it, close the pipe. Nothing happens once `result` was taken."""
+        if not self._pid:
+            return
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:  # pragma: no cover - already gone
+            pass
+        os.waitpid(self._pid, 0)
+        os.close(self._fd)
+        self._pid = 0
 
 
 def _child(fn: Callable[[], object], write_fd: int) -> None:

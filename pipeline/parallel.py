@@ -59,6 +59,7 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
     pending: dict[Future[bytes], tuple[int, Received]] = {}
     refused: list[tuple[int, Received]] = []  # the pool broke before taking them
     pool: ProcessPoolExecutor | None = None
+    abandon: list[Background] = []  # a forked child to stop if this fails
     n_workers = workers()
     try:
         for r in received:
@@ -81,6 +82,7 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
             # Too few files to pay for a pool (a warm run: one new file): one forked child
             # checks them while this process imports the rendering modules.
             few = Background(lambda: [_work(check, r, prog, known, cache) for _, r in todo])
+            abandon.append(few)
         if meanwhile is not None:
             meanwhile()
         if while_busy is not None and pool is not None:
@@ -92,6 +94,10 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
             for (i, _r), data in zip(todo, checked, strict=True):
                 results[i] = pickle.loads(data)
                 progress(1)
+    except BaseException:
+        for job in abandon:  # e.g. an import in `meanwhile` failed, or Ctrl-C
+            job.abandon()
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

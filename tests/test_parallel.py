@@ -123,3 +123,39 @@ def test_a_few_files_are_not_checked_in_the_parent(monkeypatch):
 
 def checked_where_pid(r: Received, prog, known) -> Checked:
     return Checked(f"{r.datei}@{os.getpid()}", r.sha256, findings=[])
+
+
+def sleeps(r: Received, prog, known) -> Checked:
+    import time
+
+    time.sleep(60)
+    return Checked(r.datei, r.sha256, findings=[])
+
+
+def test_a_failing_parent_stops_the_child_checking_a_few_files(monkeypatch):
+    """If the parent fails while the child checks (here: its imports), the child is killed
+    and reaped, not left running or as a zombie."""
+    import time
+
+    import pipeline.parallel
+
+    monkeypatch.setenv("KISI_WORKERS", "2")
+    forked: list[int] = []
+
+    class Recorded(pipeline.parallel.Background):
+        def __init__(self, fn, enabled=True):
+            super().__init__(fn, enabled)
+            forked.append(self._pid)
+
+    monkeypatch.setattr(pipeline.parallel, "Background", Recorded)
+
+    def broken_imports():
+        raise ImportError("kaputt")
+
+    start = time.monotonic()
+    with pytest.raises(ImportError, match="kaputt"):
+        check_all(received(2, []), sleeps, PROG, None, None, meanwhile=broken_imports)
+    assert time.monotonic() - start < 30  # the child's 60 s sleep was not waited for
+    assert len(forked) == 1 and forked[0] > 0
+    with pytest.raises(ChildProcessError):  # reaped already: not running, not a zombie
+        os.waitpid(forked[0], os.WNOHANG)
