@@ -183,7 +183,7 @@ def test_openpyxl_version_without_importlib_metadata(monkeypatch):
         raise AssertionError("importlib.metadata used")
 
     monkeypatch.setattr(importlib.metadata, "version", refuse)
-    assert _openpyxl_version() == expected
+    assert _openpyxl_version.__wrapped__() == expected  # not the cached value
 
 
 # ------------------------------------------------------------ the confirmation's zip
