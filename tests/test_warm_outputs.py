@@ -83,9 +83,9 @@ def rendered(monkeypatch) -> dict[str, int]:
         counts["csv"] += 1
         return csv_render(self, rows)
 
-    def chunks(self, rows, start, s):
+    def chunks(self, rows, s):
         counts["xml"] += 1
-        return xml_chunks(self, rows, start, s)
+        return xml_chunks(self, rows, s)
 
     monkeypatch.setattr(lineage.CsvRows, "render", render)
     monkeypatch.setattr(audit_lineage._Rows, "chunks", chunks)

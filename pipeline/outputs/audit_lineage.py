@@ -234,19 +234,17 @@ def _pieces(k: int, segs: list[tuple[Part, int, int]], cells: _Styles, renderer:
     that runs over a sheet's end) as text, CHUNK_ROWS rows at a time."""
     if blob is not None:
         blob.sheet(k)
-    row = HEADER_ROWS + 1
     for part, first, end in segs:
         if first == 0 and end == len(part):
             name = part.name
             chunk = old.get(name, cells)
             if chunk is None:
-                chunk = deflate(renderer.chunks(part, row, cells))
+                chunk = deflate(renderer.chunks(part, cells))
             if blob is not None:
                 blob.add(name, chunk)
             yield chunk
         else:
-            yield from renderer.chunks(part.segment(first, end), row, cells)
-        row += end - first
+            yield from renderer.chunks(part.segment(first, end), cells)
 
 
 class _Old:
@@ -299,23 +297,22 @@ class _Rows:
         self.texts: dict[str, str] = {}
         self.encoded: dict[str, bytes] = {}
 
-    def chunks(self, rows: list[Lineage] | Part, start: int, s: _Styles
-               ) -> Iterable[str] | Iterable[bytes]:
-        """The `<row>` elements of `rows`; of a part, rendered from its sources without
-        building its rows (the same XML, as UTF-8 bytes). `start`, the Excel row of the
-        first one, does not change them (rows carry no number)."""
+    def chunks(self, rows: list[Lineage] | Part, s: _Styles) -> Iterable[str] | Iterable[bytes]:
+        """The `<row>` elements of `rows` (they carry no row number, so they are the same
+        wherever they land); of a part, rendered from its sources without building its
+        rows (the same XML, as UTF-8 bytes)."""
         if isinstance(rows, Part):
             if rows.rendered_from_sources:
                 return _source_chunks(rows.key, rows.sources, s, self.hint, self.encoded)
             rows = rows.rows
-        return _chunks(rows, s, self.hint, start, self.texts)
+        return _chunks(rows, s, self.hint, self.texts)
 
 
-def _chunks(rows: list[Lineage], s: _Styles, hint: str, start: int = HEADER_ROWS + 1,
+def _chunks(rows: list[Lineage], s: _Styles, hint: str,
             texts: dict[str, str] | None = None) -> Iterator[str]:
-    """`<row>` elements, CHUNK_ROWS per string, without row or cell numbers (so `start` is
-    not needed). Each distinct text is escaped once (`inline`); the texts of a submission
-    (AGS, file, hash) once per submission."""
+    """`<row>` elements, CHUNK_ROWS per string, without row or cell numbers. Each distinct
+    text is escaped once (`inline`); the texts of a submission (AGS, file, hash) once per
+    submission."""
     texts = {} if texts is None else texts
 
     def text(value: str) -> str:
