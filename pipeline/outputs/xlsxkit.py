@@ -40,6 +40,12 @@ A4 = 9
 HEADER_ROW = 0
 LARGE_MEMBER = 64 * 1024  # bytes of a package member (sheet XML) deflated at LARGE_LEVEL
 LARGE_LEVEL = 1
+DEFAULT_LEVEL = 6  # zlib's default, for the smaller members
+
+
+def member_level(size: int) -> int:
+    """The deflate level of a package member of `size` bytes."""
+    return LARGE_LEVEL if size >= LARGE_MEMBER else DEFAULT_LEVEL
 
 # Excel number formats are locale-neutral codes; Excel and LibreOffice show them with the
 # reader's separators, i.e. "1.234,56 €" and "15.05.2026" on a German system.
@@ -315,8 +321,8 @@ class _LevelledZipFile(zipfile.ZipFile):
 
     def writestr(self, zinfo_or_arcname, data, compress_type=None,  # type: ignore[override]
                  compresslevel=None) -> None:
-        if compresslevel is None and len(data) >= LARGE_MEMBER:
-            compresslevel = LARGE_LEVEL
+        if compresslevel is None:
+            compresslevel = member_level(len(data))
         super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
 
 

@@ -42,14 +42,14 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from pipeline.outputs import crc32
-from pipeline.outputs.xlsxkit import LARGE_LEVEL, LARGE_MEMBER
+from pipeline.outputs.xlsxkit import LARGE_LEVEL, member_level
 
 MAX_ROWS = 1_048_576  # rows of an Excel sheet, header rows included
 MAX_TEXT = 32_767  # characters of an Excel cell; xlsxwriter truncates longer text alike
 # Deflate level of the streamed sheets: level 1 is ≈ 3× faster than the default 6 on this
-# repetitive XML and the file ≈ 25 % larger (measured on the benchmark, docs/reports.md).
-STREAM_LEVEL = 1
-OTHER_LEVEL = 6  # the frame's other members, below xlsxkit.LARGE_MEMBER bytes (as Book.close)
+# repetitive XML and the file ≈ 25 % larger (measured on the benchmark, docs/reports.md);
+# the frame's other members as `Book.close` writes them (`xlsxkit.member_level`).
+STREAM_LEVEL = LARGE_LEVEL
 ZIP64_AT = zipfile.ZIP64_LIMIT  # bytes of one member beyond which it needs ZIP64
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _LITERAL_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
@@ -187,8 +187,7 @@ def _write(frame: bytes, target: Path, by_part: dict[str, StreamedSheet], zip64:
             data = src.read(info)
             sheet = left.pop(info.filename, None)
             if sheet is None:
-                level = LARGE_LEVEL if len(data) >= LARGE_MEMBER else OTHER_LEVEL
-                dst.writestr(out, data, compresslevel=level)
+                dst.writestr(out, data, compresslevel=member_level(len(data)))
             else:
                 _stream(dst, out, data.decode("utf-8"), sheet, zip64)
     if left:
