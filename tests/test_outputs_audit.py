@@ -22,7 +22,7 @@ import pytest
 
 from pipeline.outputs import audit_lineage, tables, xlsxstream
 from pipeline.outputs.audit import write_audit_workbook
-from pipeline.outputs.csvs import neutralise, render
+from pipeline.outputs.csvs import neutralise
 from pipeline.outputs.lineage import COLUMNS, Lineage, lineage, render_lineage
 from pipeline.outputs.tables import Col, table_frame
 from pipeline.outputs.view import ReportView
@@ -31,6 +31,7 @@ from pipeline.report import ReportResult, run_report
 from pipeline.spec import load_programme
 from pipeline.template.sample import MUSTERSTADT
 from pipeline.xlsx import read_xlsx
+from tests.reference_csv import render
 from tests.test_outputs_golden import BEISPIELHEIM, REGISTRY, STICHTAG, _build, _half_time
 
 LIMITS = load_programme().limits
