@@ -95,7 +95,11 @@ class Part:
         if self._sources is None:
             sources, first = _in_figure_order(self._raw, self._order)
             if len(sources) != self._size or first != self._first:  # rows would be misplaced
-                raise RuntimeError(f"Herkunft: Zeilen von {self.name} anders als vermerkt")
+                raise RuntimeError(
+                    f"Herkunft: Zeilen von {self.name} anders als vermerkt. Der Zwischen"
+                    "speicher der Berichte ist beschädigt: bitte den Ordner "
+                    "„eingangsarchiv/cache“ im Ausgabeordner löschen und den Lauf "
+                    "wiederholen (er wird neu aufgebaut).")
             self._sources, self._raw = sources, ()
         return self._sources
 

@@ -51,7 +51,8 @@ class Records:
         self.old: dict[str, list] = {}
         self.new: dict[str, list] = {}
         # Whatever else the writer keeps for the next run under this environment (JSON;
-        # the feedback: texts of the email package, feedback/kept.py). Saved if not empty.
+        # the feedback: texts of the email package, feedback/kept.py; the reports: the
+        # lineage parts' rows per figure, write.PARTS_MEMO). Saved if not empty.
         self.memo: dict = {}
         self.raw = b""
         try:

@@ -48,7 +48,7 @@ LINEAGE_CSV = "herkunft.csv"
 STATE_FILE = "berichte.json"  # the records, in the caller's state folder
 LINEAGE_CHUNKS = "herkunft.deflate"  # the Herkunft rows of pruefpfad.xlsx, compressed,
 # same folder (`audit_lineage.Blob`)
-PARTS_MEMO = "herkunft-teile"  # a record without files: the rows per figure of each lineage
+PARTS_MEMO = "herkunft-teile"  # in the records' memo: the rows per figure of each lineage
 # part (`lineage.memo`), valid while the environment is the same
 OLD_STATE = ("herkunft.xml",)  # what earlier versions kept there: removed
 
@@ -159,8 +159,6 @@ class _Run:
         self._figures: list[str] = []
 
     def files(self, name: str) -> list[Path]:
-        if name == PARTS_MEMO:
-            return []
         if name == BACKGROUND and self.blob_path is not None:
             return [self.out_dir / name, self.blob_path]
         return [self.out_dir / name]
@@ -176,17 +174,15 @@ class _Run:
     def save(self, complete: bool) -> None:
         if self.records is None:
             return
-        if self._parts is not None:
-            self.records.record(PARTS_MEMO, "", [], memo(self._parts, self._figures))
-        else:  # not cut this time: the previous memo still holds
-            self.records.unchanged(PARTS_MEMO, "", [])
+        if self._parts is not None:  # else not cut this time: the previous memo still holds
+            self.records.memo[PARTS_MEMO] = memo(self._parts, self._figures)
         self.records.save(complete)
 
     def parts(self, view: ReportView) -> list[Part]:
         """The lineage parts (cut once; parts known from the previous run are not
         sorted again unless they are rendered)."""
         if self._parts is None:
-            known = self.records.extra(PARTS_MEMO, []) if self.records is not None else None
+            known = self.records.memo.get(PARTS_MEMO) if self.records is not None else None
             self._parts = lineage_parts(view, known if isinstance(known, dict) else None)
             self._figures = traced_figures(view)
         return self._parts
