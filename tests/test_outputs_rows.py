@@ -129,9 +129,9 @@ def test_sealed_rows_refuse_what_put_refuses() -> None:
             write_table(book, "T", table, sealed=True)
 
 
-def test_many_formats_not_numbered_yet_get_xlsxwriters_order() -> None:
-    """A workbook not made by Book: the formats are numbered at close, in the order of
-    their first use (more of them than single-character tokens)."""
+def test_many_formats_numbered_when_made_write_xlsxwriters_bytes() -> None:
+    """A plain xlsxwriter workbook whose formats are numbered when made (as Book does),
+    more formats than rows use, some used first in bold rows."""
     def book(sealed: bool, worksheet_class=FastSheet) -> bytes:
         buffer = io.BytesIO()
         wb = xlsxwriter.Workbook(buffer, {**OPTIONS, "in_memory": True})
@@ -139,6 +139,8 @@ def test_many_formats_not_numbered_yet_get_xlsxwriters_order() -> None:
         head = wb.add_worksheet("Vorher")
         head.write_string(0, 0, "x", wb.add_format({"italic": True}))
         fmts = [wb.add_format({"font_size": 8 + i % 20, "bold": i % 2 == 0}) for i in range(40)]
+        for fmt in fmts:
+            fmt._get_xf_index()
         ws = wb.add_worksheet("Block")
         rows = [[f"t{(r * 7 + c) % 23}" if c % 3 else r * c for c in range(20)]
                 for r in range(30)]
@@ -155,6 +157,16 @@ def test_many_formats_not_numbered_yet_get_xlsxwriters_order() -> None:
         return buffer.getvalue()
 
     assert book(sealed=True) == book(sealed=False, worksheet_class=Worksheet)
+
+
+def test_a_format_not_numbered_yet_is_refused() -> None:
+    """Its number would only be known at close: sealed rows need it now."""
+    wb = xlsxwriter.Workbook(io.BytesIO(), {**OPTIONS, "in_memory": True})
+    wb.worksheet_class = FastSheet
+    ws = wb.add_worksheet("Block")
+    fmt = wb.add_format({"bold": True})
+    with pytest.raises(ValueError, match="numbered"):
+        render_rows(ws, 0, [["a"]], [fmt], [fmt], set())
 
 
 def test_date_serials_are_xlsxwriters() -> None:

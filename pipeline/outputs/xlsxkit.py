@@ -31,7 +31,7 @@ from xlsxwriter.worksheet import (
     Worksheet,
 )
 
-from pipeline.outputs.xlsxrows import RowBlock, token
+from pipeline.outputs.xlsxrows import RowBlock
 
 OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
            "strings_to_numbers": False}
@@ -172,8 +172,7 @@ class FastSheet(Worksheet):
             self._xml_end_tag("row")
 
     def _write_block(self, block: RowBlock) -> None:
-        """The rows of `block`, its formats numbered in the order of their first use."""
-        styles = [str(fmt._get_xf_index()) for fmt in block.formats]
+        """The rows of `block`, each in its `<row>` tag."""
         spans, row_info = self.row_spans, self.row_info
         tag = self._row_tag
         parts: list[str] = []
@@ -183,10 +182,7 @@ class FastSheet(Worksheet):
             parts.append(cells)
             parts.append("</row>")
             row += 1
-        text = "".join(parts)
-        for k, style in enumerate(styles):
-            text = text.replace(token(k), style)
-        self.fh.write(text)
+        self.fh.write("".join(parts))
 
     def _row_tag(self, row: int, span: str | None, info: RowInfo | None) -> str:
         """The `<row>` start tag xlsxwriter writes for `row` (`Worksheet._write_row`): an

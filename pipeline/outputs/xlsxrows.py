@@ -7,10 +7,8 @@ instead, ≈ 4× faster, into exactly the XML xlsxwriter would write (tested byt
 
 - the shared strings are numbered now, in the order `put_row` numbers them;
 - the style of a cell (`s="N"`): `xlsxkit.Book` numbers every format when it makes it, so
-  the index is final now; a format without a number yet (a workbook not made by Book) is
-  numbered by xlsxwriter at close, in the order of its first use, so the rows hold a token
-  for it until `FastSheet` writes the block, numbers the formats in that order and replaces
-  the tokens;
+  the index is final now (a format without a number, of a workbook not made by Book, is
+  refused);
 - the `<row>` tags (spans, heights) are written at close, by `FastSheet`.
 
 A value of any other type than text, number, None, bool, date and datetime, and text too
@@ -38,29 +36,18 @@ from xlsxwriter.worksheet import (
 @dataclass
 class RowBlock:
     """Rows `first` … `first + len(cells) - 1` (0-based), each with a cell in every column
-    0 … `cols - 1`; `cells[i]` the `<c>` elements of one row with the style of a cell as
-    `token(k)` for `formats[k]` (the formats in the order of their first use)."""
+    0 … `cols - 1`; `cells[i]` the `<c>` elements of one row."""
 
     first: int
     cols: int
     cells: list[str]
-    formats: list[Format]
 
     @property
     def last(self) -> int:
         return self.first + len(self.cells) - 1
 
 
-# Control characters never occur in these rows otherwise (they are not XML characters, and
-# no text is written into the sheet XML here: it is shared), so one stands for a style. A
-# single character is replaced ≈ 3× faster than a longer token.
 EXACT_INT = 2**53  # every int up to this is a float exactly
-_SINGLE = [chr(c) for c in range(1, 32) if chr(c) not in "\t\n\r"]
-
-
-def token(k: int) -> str:
-    """Stands for the style index of format k in a block's rows."""
-    return _SINGLE[k] if k < len(_SINGLE) else f"\x00{k}\x00"
 
 
 def render_rows(ws: Worksheet, first: int, rows: Sequence[Sequence[object]],
@@ -73,38 +60,20 @@ def render_rows(ws: Worksheet, first: int, rows: Sequence[Sequence[object]],
     cols = len(plain)
     if len(strong) != cols:
         raise ValueError(f"{len(plain)} plain formats for {len(strong)} bold ones")
-    formats: list[Format] = []
-    ids: dict[int, int] = {}  # id(format) → k
 
-    def tokens(fmts: Sequence[Format]) -> list[str]:
+    def styles(fmts: Sequence[Format]) -> list[str]:
         out = []
         for fmt in fmts:
             if fmt is None:
                 raise ValueError("every column of a row block needs a format")
             index = numbered(fmt)
-            if index is not None:  # numbered already: its index is final
-                out.append(str(index))
-                continue
-            k = ids.get(id(fmt))
-            if k is None:
-                k = ids[id(fmt)] = len(formats)
-                formats.append(fmt)
-            out.append(token(k))
+            if index is None:
+                raise ValueError("a sealed table needs formats numbered when made "
+                                 "(a workbook made by xlsxkit.Book)")
+            out.append(str(index))
         return out
 
-    # The tokens are numbered in the order the formats are first used in the rows (a kind
-    # of row that does not occur uses none: its formats must not be numbered at close).
-    first_bold = min((i for i in bold if 0 <= i < len(rows)), default=None)
-    first_plain = next((i for i in range(len(rows)) if i not in bold), None)
-    plain_t: list[str] = []
-    strong_t: list[str] = []
-    if first_bold is not None and (first_plain is None or first_bold < first_plain):
-        strong_t = tokens(strong)
-    if first_plain is not None:
-        plain_t = tokens(plain)
-    if first_bold is not None and not strong_t:
-        strong_t = tokens(strong)
-
+    plain_t, strong_t = styles(plain), styles(strong)
     names = [xl_col_to_name(col) for col in range(cols)]
     for values in rows:
         if len(values) != cols:
@@ -174,7 +143,7 @@ def render_rows(ws: Worksheet, first: int, rows: Sequence[Sequence[object]],
     sst.unique_count = unique
     sst.count += texts
     _check_corners(ws, first, len(rows), cols)
-    return RowBlock(first, cols, out, formats)
+    return RowBlock(first, cols, out)
 
 
 def _check_corners(ws: Worksheet, first: int, count: int, cols: int) -> None:
