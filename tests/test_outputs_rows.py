@@ -186,14 +186,17 @@ def test_date_serials_are_xlsxwriters() -> None:
         f"{ws1904._convert_date_time(datetime(2026, 5, 15)):.16G}" != serial(ws, date(2026, 5, 15))
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.none() | st.integers() | st.text(alphabet="ab \n", max_size=90), min_size=4,
-                max_size=4), st.lists(st.integers(0, 30), min_size=4, max_size=4),
-       st.lists(st.sampled_from(["wrap", "text", "money"]), min_size=4, max_size=4))
-def test_row_heights_of_wrapped_columns_are_row_height(values, widths, formats) -> None:
-    cols = [Col(f"C{i}", w, f) for i, (w, f) in enumerate(zip(widths, formats, strict=True))]
-    wraps = [(i, max(c.width - 1, 1)) for i, c in enumerate(cols) if c.fmt == "wrap"]
-    assert tables._height(values, wraps) == row_height(values, cols)
+def test_row_height_counts_the_lines_of_wrapped_text() -> None:
+    cols = [Col("A", 11, "wrap"), Col("B", 5, "text"), Col("C", 3, "wrap")]
+    # A: 10 characters a line; C: 2. B does not wrap unless every column is asked for.
+    assert row_height(["x" * 10, "y" * 50, None], cols) is None  # one line each
+    assert row_height(["x" * 25, "", 5], cols) == 3 * tables.LINE_HEIGHT
+    assert row_height(["x" * 3 + "\n" + "x" * 11 + "\n", "", "ab"], cols) == 4 * 15.0
+    assert row_height(["", "", "abcde"], cols) == 3 * 15.0
+    assert row_height(["", "y" * 17, ""], cols, every=True) == 5 * 15.0  # 4 per line
+    assert row_height(["x" * 10_000, "", ""], cols) == tables.MAX_ROW_HEIGHT
+    with pytest.raises(ValueError):
+        row_height(["a"], cols)
 
 
 def test_a_book_written_to_a_file_is_reproducible_and_puts_zipfile_back(tmp_path) -> None:

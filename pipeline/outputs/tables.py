@@ -56,8 +56,7 @@ def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0,
     ws, head_row = table_frame(book, name, table.cols, len(table.rows), freeze_cols)
     plain = [book.fmt(c.fmt) for c in table.cols]
     strong = [book.fmt(BOLD.get(c.fmt, c.fmt)) for c in table.cols]
-    # wrapped text: (column, characters per line); without, rows have the default height
-    wraps = [(i, max(c.width - 1, 1)) for i, c in enumerate(table.cols) if c.fmt == "wrap"]
+    wraps = wrapped(table.cols)  # without, rows have the default height
     bold = table.bold
     block = sealed and isinstance(ws, FastSheet) and not ws.constant_memory
     if block:
@@ -66,14 +65,21 @@ def write_table(book: Book, name: str, table: Table, freeze_cols: int = 0,
         if not block:
             put_row(ws, head_row + 1 + i, values, strong if i in bold else plain)
         if wraps:
-            height = _height(values, wraps)
+            height = wrapped_height(values, wraps)
             if height is not None:
                 ws.set_row(head_row + 1 + i, height)
     return ws
 
 
-def _height(values: Sequence[object], wraps: list[tuple[int, int]]) -> float | None:
-    """`row_height(values, cols)` from the wrapped columns only."""
+def wrapped(cols: Sequence[Col], every: bool = False) -> list[tuple[int, int]]:
+    """(column, characters per line) of the columns whose text wraps (`every`: all)."""
+    return [(i, max(c.width - 1, 1)) for i, c in enumerate(cols) if every or c.fmt == "wrap"]
+
+
+def wrapped_height(values: Sequence[object], wraps: list[tuple[int, int]]) -> float | None:
+    """Height for the wrapped text of `values` (columns and line lengths: `wrapped`),
+    estimated from text length (LibreOffice does not re-measure rows of generated files;
+    Excel would). None: default height."""
     lines = 1
     for at, per_line in wraps:
         value = values[at]
@@ -109,15 +115,10 @@ def table_frame(book: Book, name: str, cols: Sequence[Col], rows: int,
 
 def row_height(values: Sequence[object], cols: Sequence[Col],
                every: bool = False) -> float | None:
-    """Height for wrapped text, estimated from text length and column width (LibreOffice
-    does not re-measure rows of generated files; Excel would). None: default height."""
-    lines = 1
-    for value, col in zip(values, cols, strict=True):
-        if isinstance(value, str) and (every or col.fmt == "wrap"):
-            per_line = max(col.width - 1, 1)
-            lines = max(lines, sum(max(1, math.ceil(len(part) / per_line))
-                                   for part in value.split("\n")))
-    return None if lines == 1 else min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT)
+    """`wrapped_height` of one row of `cols` (`every`: as if every column wrapped)."""
+    if len(values) != len(cols):
+        raise ValueError(f"{len(values)} values for {len(cols)} columns")
+    return wrapped_height(values, wrapped(cols, every))
 
 
 def _group_row(book: Book, ws: Worksheet, cols: Sequence[Col]) -> None:
