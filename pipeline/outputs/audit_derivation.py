@@ -67,7 +67,6 @@ def _caps(view: ReportView) -> dict[str, Decimal]:
 def derivation_rows(view: ReportView) -> Iterator[tuple[str, Period, list[object]]]:
     """(ags, period, values) for every used quarter, in application and period order."""
     caps, money = _caps(view), view.prog.money
-    figures = view.figures  # (ags, pj, q, figure) -> value; every FIGURE is money
     reported_names = [(kind, f"{kind}_gemeldet") for kind in caps]
     used: dict[str, dict[Period, object]] = {}
     for (ags, p), entry in view.result.used.items():
@@ -81,12 +80,12 @@ def derivation_rows(view: ReportView) -> Iterator[tuple[str, Period, list[object
             if q == 1:
                 reported["personal"] = ZERO  # the staff cap restarts with each PJ
             for kind, name in reported_names:
-                reported[kind] += figures.get((ags, pj, q, name), ZERO)
-            funding += figures.get((ags, pj, q, "zuwendung"), ZERO)
+                reported[kind] += view.fig(ags, pj, q, name)
+            funding += view.fig(ags, pj, q, "zuwendung")
             entry = app_used.get(p)
             if entry is None:
                 continue
-            f = {k: figures.get((ags, pj, q, k), ZERO) for k in FIGURES}
+            f = dict(zip(FIGURES, view.figs(ags, pj, q, FIGURES), strict=True))
             values: list[object] = [ags, pj, q, entry.received.datei]  # type: ignore[attr-defined]
             for kind, _label, _scope in KINDS:
                 values += [f[f"{kind}_gemeldet"], reported[kind], caps[kind],

@@ -40,16 +40,12 @@ def money_cols() -> list[Col]:
 
 def money_values(view: ReportView, members: list[str], pj: int | None) -> list[Decimal]:
     """Reported, eligible and funding figures of one or more applications (summed)."""
-    figures = view.figures  # every name here is money: a missing figure is ZERO
-
-    def total(name: str) -> Decimal:
-        amount = ZERO  # as sum(…, ZERO): the same Decimal, to the sign of a zero
-        for ags in members:
-            amount += figures.get((ags, pj, None, name), ZERO)
-        return amount
-    reported = [total(k) for k in REPORTED]
-    return [*reported, sum(reported, ZERO), *(total(k) for k in ELIGIBLE),
-            *(total(k) for k in FUNDING)]
+    names = [*REPORTED, *ELIGIBLE, *FUNDING]  # all money
+    totals = [ZERO] * len(names)  # as sum(…, ZERO): the same Decimal, to the sign of a zero
+    for ags in members:
+        totals = [t + v for t, v in zip(totals, view.figs(ags, pj, None, names), strict=True)]
+    reported = totals[:len(REPORTED)]
+    return [*reported, sum(reported, ZERO), *totals[len(REPORTED):]]
 
 
 def _approval(view: ReportView, apps: list[App], pj: int | None) -> list[object]:

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.aggregate import TOTAL
-from pipeline.money import ZERO
 from pipeline.outputs.tables import Col, Table, write_table
-from pipeline.outputs.view import MONEY, ReportView
+from pipeline.outputs.view import ReportView
 from pipeline.outputs.xlsxkit import Book
 from pipeline.rules.cells import canonical_choice
 from pipeline.spec import FieldSpec
@@ -37,11 +36,8 @@ def _count_sheet(book: Book, view: ReportView, name: str, fields: list[FieldSpec
             fs.section) for fs in fields]
     table = Table(cols)
     names = [fs.figure or "" for fs in fields]
-    figures = view.figures
-    zeros = [ZERO if name in MONEY else 0 for name in names]  # view.fig's defaults
     for labels, ags, pj in _label_rows(view):
-        table.add([*labels, *(figures.get((ags, pj, None, name), zero)
-                              for name, zero in zip(names, zeros, strict=True))],
+        table.add([*labels, *view.figs(ags, pj, None, names)],
                   total=pj is None or ags == TOTAL)
     write_table(book, name, table, freeze_cols=2, sealed=True)
 

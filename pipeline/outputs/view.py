@@ -7,7 +7,7 @@ the audit workbook and the HTML page cannot disagree about a number or an order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -53,8 +53,15 @@ class ReportView:
                 for ags, pj, q, name, wert in self.figure_rows}
 
     def fig(self, ags: str, pj: int | None, q: int | None, name: str) -> Decimal | int:
+        """One figure; a missing one is zero (ZERO for money, 0 for a count)."""
         default: Decimal | int = ZERO if name in MONEY else 0
         return self.figures.get((ags, pj, q, name), default)
+
+    def figs(self, ags: str, pj: int | None, q: int | None,
+             names: Sequence[str]) -> list[Decimal | int]:
+        """`fig` of each of `names` at one key (a table row's figures in one call)."""
+        get = self.figures.get
+        return [get((ags, pj, q, name), ZERO if name in MONEY else 0) for name in names]
 
     @cached_property
     def apps(self) -> list[App]:
