@@ -21,9 +21,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipeline.outputs.tables import BOLD, Table, row_height, table_frame
 from pipeline.outputs.xlsxkit import Book
+from pipeline.outputs.xlsxrows import EXACT_INT  # ints up to it: number(float(i)) == str(i)
 from pipeline.outputs.xlsxstream import StreamedSheet, inline, number, style
-
-_EXACT = 2**53  # an int up to this is its float exactly: number(float(i)) == str(i)
 
 
 def stream_table(book: Book, name: str, table: Table, freeze_cols: int = 0
@@ -86,7 +85,7 @@ class Cells:
                          for v, s in zip(values, ss, strict=True)]
             elif kinds <= {int}:
                 cells = [f"<c{s}/>" if v is None else
-                         f"<c{s}><v>{v}</v></c>" if -_EXACT <= v <= _EXACT  # type: ignore[operator]
+                         f"<c{s}><v>{v}</v></c>" if -EXACT_INT <= v <= EXACT_INT  # type: ignore[operator]
                          else self.cell(v, s) for v, s in zip(values, ss, strict=True)]
             else:
                 cells = [self.cell(v, s) for v, s in zip(values, ss, strict=True)]
