@@ -83,7 +83,7 @@ def kennzahlen(prog: Programme, spec: TemplateSpec, apps: list[AppInfo],
             received.append(got is not None)
         per_app[app.ags] = _app_levels(quarters, received, years, stocks)
     if not per_app:
-        return []
+        return FigureRows([], [], levels, names)
     values_of = iter(per_app.values())  # GESAMT: summed in the order of `apps`, as always
     total = next(values_of)
     for values in values_of:
@@ -113,6 +113,13 @@ class FigureRows(list):
         self._picks: dict[tuple[str, ...], Callable] = {}  # by `names` asked for
         if len(self) != len(apps) * len(levels) * len(names):
             self._grid = None
+
+    @classmethod
+    def of(cls, rows: list[FigureRow] | None) -> FigureRows:
+        """`rows` as they are (FigureRows), or rows of unknown layout: `find` by dict."""
+        if isinstance(rows, FigureRows):
+            return rows
+        return cls(list(rows or ()), [], [], [])
 
     def __getstate__(self) -> dict:  # (pickled without the caches `find` makes)
         return {"_grid": self._grid}

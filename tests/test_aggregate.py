@@ -132,3 +132,15 @@ def test_applications_must_be_unique() -> None:
         with pytest.raises(ValueError):
             aggregate.kennzahlen(PROG, SPEC, apps, {})
     assert aggregate.kennzahlen(PROG, SPEC, [], {}) == []
+
+
+def test_rows_of_unknown_layout_are_found_by_dict() -> None:
+    """Rows not made by kennzahlen (e.g. a result built by hand) are found all the same."""
+    rows = [("06431901", 1, 1, "a", 1), ("06431901", 1, 1, "b", 2), ("06431901", 1, 1, "a", 3)]
+    found = aggregate.FigureRows.of(rows)
+    assert found == rows and found.find("06431901", 1, 1, ("a", "b", "c")) == [rows[2], rows[1]]
+    assert aggregate.FigureRows.of(found) is found
+    assert aggregate.FigureRows.of(None).find("06431901", 1, 1, ("a",)) == []
+    empty = aggregate.kennzahlen(PROG, SPEC, [], {})  # no applications: no rows
+    assert isinstance(empty, aggregate.FigureRows) and empty == []
+    assert empty.find("06431901", 1, 1, ("a",)) == []

@@ -15,12 +15,12 @@ import os
 import re
 from datetime import date, datetime, time
 from functools import cached_property
-from itertools import compress
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from pipeline.aggregate import FigureRows
 from pipeline.feedback import kept
 from pipeline.feedback.model import (
     KEY_FIGURES,
@@ -146,12 +146,8 @@ class _Index:
         for f in result.findings:
             self.findings.setdefault((f.sha256, f.datei), []).append(f)
         self.entries = result.entries
-        self.rows = getattr(result, "figures", None)
+        self.rows = FigureRows.of(getattr(result, "figures", None))
         self.zeitraeume: dict[Period, str] = {}  # "PJ1 Q2 (01.01.2026–31.03.2026)"
-
-    @cached_property
-    def figures(self) -> dict[tuple, dict[str, object]]:
-        return _figure_index(self.rows)
 
     @cached_property
     def quarters(self) -> dict[tuple, _Who]:
@@ -200,29 +196,11 @@ class _Index:
         in the forked process, a value's memory page is then not copied)."""
         if who.period is None:
             return ()
-        ags, pj, q = who.ags, who.period.projektjahr, who.period.quartal
-        find = getattr(self.rows, "find", None)  # aggregate.FigureRows: no scan of all rows
-        if find is not None:
-            return tuple(find(ags, pj, q, _KEY_NAMES))
-        found = self.figures.get((ags, pj, q))
-        return tuple((ags, pj, q, k, found[k]) for k in KEY_FIGURES if k in found) \
-            if found else ()
+        return tuple(self.rows.find(who.ags, who.period.projektjahr, who.period.quartal,
+                                    _KEY_NAMES))
 
 
 _KEY_NAMES = tuple(KEY_FIGURES)
-
-
-def _figure_index(rows) -> dict[tuple, dict[str, object]]:
-    """{(ags, pj, q): {kennzahl: wert}} of the KEY_FIGURES, in one pass over the kennzahlen
-    rows (a later row of the same kennzahl wins, as in a dict built from the filtered
-    rows). Only a key figure's row is unpacked: the feedback runs in a forked process,
-    where touching an object copies its memory page."""
-    index: dict[tuple, dict[str, object]] = {}
-    rows = rows or ()
-    for ags, pj, q, kennzahl, wert in compress(rows, map(KEY_FIGURES.__contains__,
-                                                         map(itemgetter(3), rows))):
-        index.setdefault((ags, pj, q), {})[kennzahl] = wert
-    return index
 
 
 def _current(entries: list[Entry]) -> list[Entry]:
