@@ -96,6 +96,8 @@ def render_rows(ws: Worksheet, first: int, rows: Sequence[Sequence[object]],
         for value in values:
             col += 1
             kind = type(value)
+            if kind is bool:  # written as the text put writes for it
+                value, kind = ("ja" if value else "nein"), str
             if kind is str:
                 if len(value) <= short:
                     index = known(value)
@@ -125,15 +127,6 @@ def render_rows(ws: Worksheet, first: int, rows: Sequence[Sequence[object]],
                 if text is None:
                     text = serials[value] = serial(ws, value)  # type: ignore[arg-type]
                 add(f'<c r="{names[col]}{r}" s="{toks[col]}"><v>{text}</v></c>')
-                continue
-            elif kind is bool:
-                text = "ja" if value else "nein"
-                index = known(text)
-                if index is None:
-                    index = strings[text] = unique
-                    unique += 1
-                texts += 1
-                add(f'<c r="{names[col]}{r}" s="{toks[col]}" t="s"><v>{index}</v></c>')
                 continue
             sst.unique_count = unique  # put numbers its own strings
             add(_via_put(ws, first + i, col, value, (strong if i in bold else plain)[col],
