@@ -256,7 +256,7 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
     progress = progress or Progress(quiet=True)
     progress.start(0)
     cache = CheckCache(store.root, prog, known) if use_cache else None
-    received = Recorded(iter_collect(inbox, store, prog.limits))
+    received = Recorded(iter_collect(inbox, store, prog.limits, trust_stat=use_cache))
     checked = check_all(received, check_received, prog, known, cache, progress.advance,
                         meanwhile=import_rendering, arrived=progress.expect,
                         while_busy=import_openpyxl)

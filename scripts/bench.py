@@ -60,6 +60,8 @@ def kisi_cold_warm(ib: data.Inbox, times: int, warm: bool = True, runs_dir: Path
         for _ in range(times):
             inbox = work / "eingang"
             data.link_tree(ib.files, inbox)
+            if warm:
+                data.settle(inbox)
             out = measure.fresh(work / "ausgabe")
             colds.append(measure.kisi_report(inbox, out, ib.registry, STICHTAG))
             if inspect is not None:
@@ -99,6 +101,8 @@ def phases(ib: data.Inbox, times: int, runs_dir: Path = RUNS_DIR,
         for _ in range(times):
             inbox, out = work / "eingang", work / "ausgabe"
             data.link_tree(ib.files, inbox)
+            if warm:
+                data.settle(inbox)
             shutil.rmtree(out, ignore_errors=True)
             colds.append(measure.run_phases(inbox, out, ib.registry, STICHTAG))
             if warm and ib.extra is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -19,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipeline.feedback import confirm
 from pipeline.feedback.model import ReportInfo
-from pipeline.intake import Store, collect
+from pipeline.intake import Store, collect, iter_collect, statindex
 from pipeline.intake.collect import Plain
 from pipeline.outputs.xlsxkit import OPTIONS, FastSheet, put
 from pipeline.spec import load_programme
@@ -121,6 +122,70 @@ def test_the_intake_memo_keeps_the_archive_verdict(tmp_path):
     again = collect(box, store, PROG.limits)
     assert [(r.datei, r.sha256) for r in again] == [(r.datei, r.sha256) for r in first]
     assert [r.datei for r in again] == ["a.xlsx", "paket.dat › innen/a.xlsx"]
+
+
+def _reads(monkeypatch) -> list[str]:
+    """Names of the inbox files the intake reads (the store's files are not counted)."""
+    read: list[str] = []
+    real = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        if "eingang" in self.parts:
+            read.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    return read
+
+
+def test_an_unchanged_file_is_not_read_again_but_a_changed_one_is(tmp_path, monkeypatch):
+    monkeypatch.setattr(statindex, "SETTLED_NS", 0)  # (files here are younger than 3 s)
+    box = tmp_path / "eingang"
+    who = Identity("06431901", "Musterstadt", 1, 1)
+    build_workbook(box / "a.xlsx", who, valid_data(who))
+    build_workbook(box / "b.xlsx", who, valid_data(who))
+    store = Store(tmp_path / "archiv")
+    first = collect(box, store, PROG.limits)
+    read = _reads(monkeypatch)
+    assert collect(box, store, PROG.limits) == first and read == []
+    # Other bytes, same size and modification time: the change time tells.
+    old = (box / "b.xlsx").stat()
+    data = bytearray((box / "b.xlsx").read_bytes())
+    data[-30] ^= 0xFF
+    (box / "b.xlsx").write_bytes(bytes(data))
+    os.utime(box / "b.xlsx", ns=(old.st_atime_ns, old.st_mtime_ns))
+    read.clear()
+    again = collect(box, store, PROG.limits)
+    assert read == ["b.xlsx"]
+    assert again[0] == first[0] and again[1].sha256 != first[1].sha256
+    assert again[1].path.read_bytes() == bytes(data)
+
+
+def test_the_stat_index_trusts_only_settled_files_and_survives_damage(tmp_path, monkeypatch):
+    box = tmp_path / "eingang"
+    who = Identity("06431901", "Musterstadt", 1, 1)
+    build_workbook(box / "a.xlsx", who, valid_data(who))
+    store = Store(tmp_path / "archiv")
+    first = collect(box, store, PROG.limits)  # changed just now: not remembered
+    read = _reads(monkeypatch)
+    assert collect(box, store, PROG.limits) == first and read == ["a.xlsx"]
+    monkeypatch.setattr(statindex, "SETTLED_NS", 0)
+    collect(box, store, PROG.limits)
+    [index] = (store.root / "cache").glob("eingang-stat-*.json")
+    for damage in (b"{", b"[]", b'{"format": 1, "files": {"a.xlsx": [1, 2]}}'):
+        index.write_bytes(damage)
+        read.clear()
+        assert collect(box, store, PROG.limits) == first and read == ["a.xlsx"]
+    read.clear()  # repaired by the last run; the report's uncached path reads all files
+    assert collect(box, store, PROG.limits) == first and read == []
+    assert list(iter_collect(box, store, PROG.limits, trust_stat=False)) == first
+    assert read == ["a.xlsx"]
+    # The store lost the bytes: read again and stored again.
+    first[0].path.chmod(0o644)
+    first[0].path.unlink()
+    read.clear()
+    assert collect(box, store, PROG.limits) == first and read == ["a.xlsx"]
+    assert first[0].path.is_file()
 
 
 HEAVY = ("openpyxl", "numpy", "pandas", "email.policy", "email.utils", "xml.sax.saxutils",

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from pipeline.intake.archive import Member, is_zip_archive, members
 from pipeline.intake.mail import read_mail, utf8_text
 from pipeline.intake.model import TZ, Origin, Received
+from pipeline.intake.statindex import StatIndex
 from pipeline.intake.store import Store
 from pipeline.outputs.atomic import write_bytes
 from pipeline.spec import Limits
@@ -38,16 +39,21 @@ def collect(inbox: Path, store: Store, limits: Limits) -> list[Received]:
     return list(iter_collect(inbox, store, limits))
 
 
-def iter_collect(inbox: Path, store: Store, limits: Limits) -> Iterator[Received]:
+def iter_collect(inbox: Path, store: Store, limits: Limits,
+                 trust_stat: bool = True) -> Iterator[Received]:
     """Each received file as soon as it is stored (the report checks the first files while
-    later ones are still being stored), in the order of `collect`."""
+    later ones are still being stored), in the order of `collect`. With `trust_stat`, a
+    plain file whose stat is unchanged since the last run is not read again
+    (`StatIndex`)."""
     plain = Plain(store, limits)
+    index = StatIndex(store.root / "cache" if trust_stat else None, inbox)
     for parts, st in sorted(_walk(str(inbox), ())):
         rel = PurePosixPath(*parts)
         if not skipped(rel):
             yield from _take(inbox.joinpath(*parts), utf8_text(rel.as_posix()), store, limits,
-                             plain, st)
+                             plain, st, index)
     plain.save()
+    index.save()
 
 
 def _walk(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], os.stat_result]]:
@@ -127,8 +133,8 @@ def direct(path: Path) -> Received:
                     Origin("datei", path.name))
 
 
-def _take(path: Path, rel: str, store: Store, limits: Limits,
-          plain: Plain | None = None, st: os.stat_result | None = None) -> list[Received]:
+def _take(path: Path, rel: str, store: Store, limits: Limits, plain: Plain | None = None,
+          st: os.stat_result | None = None, index: StatIndex | None = None) -> list[Received]:
     st = st or path.stat()
     size = st.st_size
     eingang = _mtime(path, st)
@@ -138,13 +144,22 @@ def _take(path: Path, rel: str, store: Store, limits: Limits,
         return [_problem(sha, where, rel, size, eingang, origin, "DATEI_ZU_GROSS",
                          groesse=f"{size / 1e6:.1f} MB",
                          grenze=f"{limits.max_container_bytes / 1e6:.0f} MB")]
+    suffix = path.suffix.lower()
+    if index is not None and plain is not None and suffix not in (".eml", ".zip"):
+        sha = index.sha(rel, st)  # unchanged since the last run: the store has its bytes
+        where = store.stored(sha) if sha is not None and sha in plain.known else None
+        if where is not None:
+            index.note(rel, st, sha)
+            return [Received(where, rel, sha, size, eingang, origin)]
     data = path.read_bytes()
     sha, where = store.put(data)
-    if path.suffix.lower() == ".eml":
+    if suffix == ".eml":
         return _from_mail(data, sha, where, rel, eingang, store, limits)
-    if path.suffix.lower() == ".zip" or (plain.is_archive(data, sha, limits) if plain
-                                         else is_zip_archive(data, limits)):
+    if suffix == ".zip" or (plain.is_archive(data, sha, limits) if plain
+                            else is_zip_archive(data, limits)):
         return _from_archive(data, sha, where, rel, eingang, origin, store, limits, depth=1)
+    if index is not None and len(data) == size:  # (not rewritten while it was read)
+        index.note(rel, st, sha)
     return [Received(where, rel, sha, size, eingang, origin)]
 
 

@@ -29,9 +29,15 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
         (root / "objects").mkdir(parents=True, exist_ok=True)
+        self._objects = os.path.join(root, "objects")
 
     def path_of(self, sha256: str) -> Path:
-        return self.root / "objects" / sha256[:2] / sha256
+        return Path(self._objects, sha256[:2], sha256)
+
+    def stored(self, sha256: str) -> Path | None:
+        """Where the store keeps these bytes, None when it does not have them."""
+        path = os.path.join(self._objects, sha256[:2], sha256)
+        return Path(path) if os.path.isfile(path) else None
 
     def put(self, data: bytes) -> tuple[str, Path]:
         sha = sha256_bytes(data)

@@ -16,6 +16,7 @@ import math
 import os
 import random
 import shutil
+import time as clock
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -336,6 +337,19 @@ def ensure_inbox(name: str, n_apps: int, n_files: int | None = None,
     shutil.rmtree(root, ignore_errors=True)
     os.replace(tmp, root)
     return result
+
+
+def settle(folder: Path) -> None:
+    """Wait until the files below `folder` were last changed `SETTLED_NS` ago. Linking
+    them just now set their change time (ctime); files a report runs on arrived earlier,
+    and files changed in the last seconds before a run are read again by the next run
+    (`pipeline.intake.statindex`), which a warm measurement must not count."""
+    from pipeline.intake.statindex import SETTLED_NS
+
+    newest = max((f.stat().st_ctime_ns for f in folder.rglob("*") if f.is_file()), default=0)
+    wait = (newest + SETTLED_NS - clock.time_ns()) / 1e9 + 0.05
+    if wait > 0:
+        clock.sleep(wait)
 
 
 def link_tree(files: Iterable[Path], dest: Path) -> None:
