@@ -55,22 +55,36 @@ def record_run(store_root: Path, entries: list[Entry], stichtag: date, digests: 
             " registry_sha256, files) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (datetime.now().isoformat(timespec="seconds"), stichtag.isoformat(), __version__,
              digests[0], digests[1], registry_sha256, len(entries))).lastrowid
-        ids = {id(e): _receipt(con, e, run_id) for e in entries}
-        for e in entries:
-            _submission(con, e, ids, _superseder(e, entries, ids), run_id)
+        con.executemany(
+            "INSERT INTO receipts (datei, sha256, size, origin_kind, origin_path, member,"
+            " sender, subject, mail_date, eingang, first_run, last_run)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (datei, sha256) DO UPDATE SET last_run = excluded.last_run",
+            [_receipt_row(e, run_id) for e in entries])
+        by_name = {(datei, sha): rid for rid, datei, sha in con.execute(
+            "SELECT id, datei, sha256 FROM receipts WHERE last_run = ?", (run_id,))}
+        ids = {id(e): by_name[(e.received.datei, e.received.sha256)] for e in entries}
+        # One row per receipt and run: the same bytes under the same name twice (two equal
+        # attachments of one e-mail) are one receipt, as the first of them was decided.
+        first = list({ids[id(e)]: e for e in reversed(entries)}.values())[::-1]
+        con.executemany(
+            "INSERT INTO submissions (receipt_id, projekt_ags, projektjahr, quartal,"
+            " template_version, status, errors, warnings, notes, superseded_by, last_run)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (receipt_id) DO UPDATE SET"
+            " status=excluded.status, errors=excluded.errors, warnings=excluded.warnings,"
+            " notes=excluded.notes, superseded_by=excluded.superseded_by,"
+            " last_run=excluded.last_run, template_version=excluded.template_version",
+            [_submission_row(e, ids, _superseder(e, entries, ids), run_id) for e in first])
+        con.executemany(
+            "INSERT INTO status_history (run_id, receipt_id, status) VALUES (?, ?, ?)",
+            [(run_id, ids[id(e)], e.status) for e in first])
     return run_id
 
 
-def _receipt(con: sqlite3.Connection, e: Entry, run_id: int) -> int:
+def _receipt_row(e: Entry, run_id: int) -> tuple:
     r, o = e.received, e.received.origin
-    con.execute(
-        "INSERT INTO receipts (datei, sha256, size, origin_kind, origin_path, member, sender,"
-        " subject, mail_date, eingang, first_run, last_run) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-        " ON CONFLICT (datei, sha256) DO UPDATE SET last_run = excluded.last_run",
-        (r.datei, r.sha256, r.size, o.kind, o.path, o.member, o.sender, o.subject,
-         o.mail_date, r.eingang.isoformat(), run_id, run_id))
-    return con.execute("SELECT id FROM receipts WHERE datei = ? AND sha256 = ?",
-                       (r.datei, r.sha256)).fetchone()[0]
+    return (r.datei, r.sha256, r.size, o.kind, o.path, o.member, o.sender, o.subject,
+            o.mail_date, r.eingang.isoformat(), run_id, run_id)
 
 
 def _superseder(e: Entry, entries: list[Entry], ids: dict[int, int]) -> int | None:
@@ -85,23 +99,14 @@ def _superseder(e: Entry, entries: list[Entry], ids: dict[int, int]) -> int | No
     return None
 
 
-def _submission(con, e: Entry, ids: dict[int, int], superseded_by: int | None,
-                run_id: int) -> None:
+def _submission_row(e: Entry, ids: dict[int, int], superseded_by: int | None,
+                    run_id: int) -> tuple:
     sub = e.checked.submission
     key = e.key or (sub.ags if sub else None, sub.projektjahr if sub else None,
                     sub.quartal if sub else None)
     notes = sum(1 for f in e.checked.findings if f.schwere.value == "Hinweis")
-    con.execute(
-        "INSERT INTO submissions (receipt_id, projekt_ags, projektjahr, quartal,"
-        " template_version, status, errors, warnings, notes, superseded_by, last_run)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (receipt_id) DO UPDATE SET"
-        " status=excluded.status, errors=excluded.errors, warnings=excluded.warnings,"
-        " notes=excluded.notes, superseded_by=excluded.superseded_by,"
-        " last_run=excluded.last_run, template_version=excluded.template_version",
-        (ids[id(e)], *key, sub.version if sub else None, e.status, e.checked.errors,
-         e.checked.warnings, notes, superseded_by, run_id))
-    con.execute("INSERT INTO status_history (run_id, receipt_id, status) VALUES (?, ?, ?)",
-                (run_id, ids[id(e)], e.status))
+    return (ids[id(e)], *key, sub.version if sub else None, e.status, e.checked.errors,
+            e.checked.warnings, notes, superseded_by, run_id)
 
 
 def latest(store_root: Path) -> Iterable[sqlite3.Row]:

@@ -128,6 +128,20 @@ def test_store_keeps_every_file_once_and_reruns_are_idempotent(make_workbook, tm
     assert sorted(statuses.values()) == ["doppelt", "verwendet"]
 
 
+def test_one_mail_with_the_same_attachment_twice_is_one_receipt(make_workbook, tmp_path):
+    box = tmp_path / "in"
+    box.mkdir()
+    data = make_workbook().read_bytes()
+    (box / "b.eml").write_bytes(_mail([("a.xlsx", data, XLSX), ("a.xlsx", data, XLSX)]))
+    result = _run(tmp_path, box)
+    assert [e.status for e in result.entries] == ["verwendet", "doppelt"]
+    con = sqlite3.connect(tmp_path / "out" / "eingangsarchiv" / "ledger.sqlite")
+    assert con.execute("SELECT r.datei, s.status, s.superseded_by FROM receipts r JOIN"
+                       " submissions s ON s.receipt_id = r.id").fetchall() == [
+        ("b.eml › a.xlsx", "verwendet", None)]
+    assert con.execute("SELECT count(*) FROM status_history").fetchone()[0] == 1
+
+
 def test_ledger_records_which_submission_replaced_which(make_workbook, tmp_path):
     import os
 
