@@ -18,7 +18,7 @@ import pipeline
 from pipeline.aggregate import TOTAL
 from pipeline.checkcache import code_digest
 from pipeline.money import fmt_eur
-from pipeline.outputs import svg
+from pipeline.outputs import TEMPLATE_DIR, svg
 from pipeline.outputs.atomic import write_bytes
 from pipeline.outputs.ministry import kpis
 from pipeline.outputs.view import ReportView
@@ -26,7 +26,6 @@ from pipeline.periods import german_date
 from pipeline.select import FAULTY, REJECTED
 from pipeline.status import FAULTY_LABEL, MISSING, NOT_DUE, OVERDUE, RECEIVED
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE = "uebersicht.html.j2"
 CSS_CLASS = {RECEIVED: "ok", FAULTY_LABEL: "bad", OVERDUE: "late", MISSING: "open",
              NOT_DUE: "future"}

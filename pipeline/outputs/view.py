@@ -47,6 +47,11 @@ class ReportView:
         """kennzahlen rows (projekt_ags, projektjahr, quartal, kennzahl, wert)."""
         return self.result.figures
 
+    def prepare(self) -> None:
+        """Compute the lookups every report uses (before forking a child that renders some
+        of them: else both processes would)."""
+        _ = self.figures, self.apps, self.matrix, self.app_by_ags
+
     @cached_property
     def figures(self) -> dict[Key, Decimal | int]:
         return {(ags, pj, q, name): (wert if name in MONEY else int(wert))

@@ -13,24 +13,23 @@ not sorted again (`PARTS_MEMO`). Either way the bytes are those of a full render
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import platform
 import zlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import jinja2
 import xlsxwriter
 
 import pipeline
 from pipeline.checkcache import code_digest
 from pipeline.forked import Background
-from pipeline.outputs import csvs
+from pipeline.outputs import TEMPLATE_DIR, csvs
 from pipeline.outputs.amif_xlsx import write_amif_workbook
 from pipeline.outputs.atomic import remove_stale_temp_files, synced_in_background
 from pipeline.outputs.audit import write_audit_workbook
 from pipeline.outputs.audit_lineage import Blob, Reuse
-from pipeline.outputs.html import TEMPLATE_DIR, write_html
 from pipeline.outputs.lineage import (
     Part,
     lineage_parts,
@@ -44,6 +43,9 @@ from pipeline.outputs.view import ReportView
 from pipeline.spec import Programme, load_template, template_versions
 
 BACKGROUND = "pruefpfad.xlsx"
+HTML = "uebersicht.html"
+IN_CHILD = (HTML, BACKGROUND)  # rendered by the forked child, in this order: the parent
+# then needs neither jinja2 nor the audit modules' time, and the two cores are evenly busy
 LINEAGE_CSV = "herkunft.csv"
 STATE_FILE = "berichte.json"  # the records, in the caller's state folder
 LINEAGE_CHUNKS = "herkunft.deflate"  # the Herkunft rows of pruefpfad.xlsx, compressed,
@@ -73,19 +75,21 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
         "bericht_ministerium.xlsx": lambda p: write_ministry_workbook(p, view),
         "bericht_amif.xlsx": lambda p: write_amif_workbook(p, view),
         BACKGROUND: lambda p: _audit(p, view, run),
-        "uebersicht.html": lambda p: write_html(  # the compiled template in the state folder
-            p, view, run.blob_path.parent if run.blob_path is not None else None),
+        HTML: lambda p: _html(p, view, run),
     }
+    job = None
     try:
-        # The audit workbook, the largest, in a forked child on the other core (the
-        # feedback, the other large part, runs in a child of the report). herkunft.csv
-        # and pruefpfad.xlsx show the same rows: the parts are cut once, before the fork.
-        audit = targets.pop(BACKGROUND)
-        audit_todo = not run.unchanged(BACKGROUND)
-        if audit_todo or not run.unchanged(LINEAGE_CSV):
+        # pruefpfad.xlsx (the largest) and the HTML page in a forked child on the other
+        # core (the feedback, the other large part, runs in a child of the report).
+        # herkunft.csv and pruefpfad.xlsx show the same rows: the parts are cut once,
+        # before the fork.
+        in_child = {name: targets.pop(name) for name in IN_CHILD}
+        todo = [name for name in IN_CHILD if not run.unchanged(name)]
+        if BACKGROUND in todo or not run.unchanged(LINEAGE_CSV):
             run.parts(view)
-        job = Background(lambda: audit(out_dir / BACKGROUND) if audit_todo else None,
-                         enabled=parallel and audit_todo)
+        view.prepare()  # what both processes read, computed once
+        job = Background(lambda: [(name, in_child[name](out_dir / name)) for name in todo],
+                         enabled=parallel and bool(todo))
         # Each report is fsynced and put in place by a thread while the next one is
         # rendered; the records (which stat the files) are taken once all are in place.
         written = []
@@ -94,16 +98,23 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
                 if not run.unchanged(name):
                     written.append((name, write(out_dir / name)))
                 result.outputs.append(out_dir / name)
+        written += job.result()
         for name, extra in written:
             run.record(name, extra)
-        extra = job.result()
-        if audit_todo:
-            run.record(BACKGROUND, extra)
-        result.outputs.append(out_dir / BACKGROUND)
+        result.outputs += [out_dir / name for name in IN_CHILD]
     except BaseException:
+        if job is not None:
+            job.abandon()
         run.save(complete=False)
         raise
     run.save(complete=True)
+
+
+def _html(path: Path, view: ReportView, run: _Run) -> None:
+    from pipeline.outputs.html import write_html  # (imports jinja2: only where rendered)
+
+    # The compiled template is kept in the state folder.
+    write_html(path, view, run.blob_path.parent if run.blob_path is not None else None)
 
 
 def _audit(path: Path, view: ReportView, run: _Run) -> dict | None:
@@ -119,13 +130,21 @@ def environment(prog: Programme) -> str:
     specs, the HTML template and the versions of the libraries that write the bytes."""
     parts = [pipeline.__version__, code_digest(), prog.digest,
              *(load_template(v).digest for v in template_versions()),
-             xlsxwriter.__version__, jinja2.__version__, platform.python_implementation(),
+             xlsxwriter.__version__, _source_digest("jinja2"), platform.python_implementation(),
              platform.python_version(), zlib.ZLIB_RUNTIME_VERSION]
     for path in sorted(TEMPLATE_DIR.rglob("*")):
         if path.is_file():
             parts += [path.relative_to(TEMPLATE_DIR).as_posix(),
                       hashlib.sha256(path.read_bytes()).hexdigest()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _source_digest(package: str) -> str:
+    """A library's version without importing it: the digest of its `__init__.py` (which
+    holds `__version__`). jinja2 is imported only where the page is rendered."""
+    spec = importlib.util.find_spec(package)
+    origin = spec.origin if spec is not None else None
+    return hashlib.sha256(Path(origin).read_bytes()).hexdigest() if origin else "-"
 
 
 def run_inputs(result, stichtag: date) -> tuple:
