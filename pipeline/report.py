@@ -207,6 +207,9 @@ def import_rendering() -> None:
     import pipeline.feedback  # noqa: F401
     import pipeline.outputs.waivers_csv  # noqa: F401
     import pipeline.outputs.write  # noqa: F401
+    import pipeline.startup
+
+    pipeline.startup.save()  # (the dataclasses' compiled code, when `kisi` kept it)
 
 
 def import_openpyxl() -> None:
