@@ -2,8 +2,8 @@
 
 Rendering runs after checking, when the pool's cores are idle, and its parts are
 independent files (feedback per submission vs. the consolidated reports). A forked child
-sees the finished result without pickling it; only its return value (a list of paths)
-comes back through a pipe. An exception in the child is raised again in the parent (the
+sees the finished result without pickling it; only its return value (e.g. the paths it
+wrote) comes back through a pipe. An exception in the child is raised again in the parent (the
 same exception if it can be pickled), so a full disk still stops the run.
 
 Falls back to running in-process where `fork` is missing or only one core is configured

@@ -66,7 +66,9 @@ def record_run(store_root: Path, entries: list[Entry], stichtag: date, digests: 
         ids = {id(e): by_name[(e.received.datei, e.received.sha256)] for e in entries}
         # One row per receipt and run: the same bytes under the same name twice (two equal
         # attachments of one e-mail) are one receipt, as the first of them was decided.
-        first = list({ids[id(e)]: e for e in reversed(entries)}.values())[::-1]
+        first: dict[int, Entry] = {}
+        for e in entries:
+            first.setdefault(ids[id(e)], e)
         con.executemany(
             "INSERT INTO submissions (receipt_id, projekt_ags, projektjahr, quartal,"
             " template_version, status, errors, warnings, notes, superseded_by, last_run)"
@@ -74,10 +76,11 @@ def record_run(store_root: Path, entries: list[Entry], stichtag: date, digests: 
             " status=excluded.status, errors=excluded.errors, warnings=excluded.warnings,"
             " notes=excluded.notes, superseded_by=excluded.superseded_by,"
             " last_run=excluded.last_run, template_version=excluded.template_version",
-            [_submission_row(e, ids, _superseder(e, entries, ids), run_id) for e in first])
+            [_submission_row(e, ids, _superseder(e, entries, ids), run_id)
+             for e in first.values()])
         con.executemany(
             "INSERT INTO status_history (run_id, receipt_id, status) VALUES (?, ?, ?)",
-            [(run_id, ids[id(e)], e.status) for e in first])
+            [(run_id, ids[id(e)], e.status) for e in first.values()])
     return run_id
 
 

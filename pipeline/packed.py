@@ -1,8 +1,9 @@
-"""A long list that stays pickled until something reads it.
+"""A list that stays pickled until something reads it.
 
 A cached check result holds, per workbook, about a hundred receipt rows that only the
 cross-quarter rules read (and those only for an application with a new or changed file);
-unpickling them for all 432 workbooks of a warm run was a third of its loading time. A
+unpickling them for all 432 workbooks of a warm run was a third of its loading time. Its
+other tables are packed too, and the source cells of its facts when they are many. A
 `Packed` keeps such a list as the bytes it was pickled to, with its length, and unpickles
 it on first use. It behaves as a read-only sequence (`len`, iteration, indexing, `==`), and
 pickles back to the same bytes while nobody has read it.
@@ -16,7 +17,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# Below this many items a plain list is cheaper than the extra pickle frame.
+# Below this many items a plain list is cheaper than the extra pickle frame (the facts'
+# source cells; a submission's tables are packed whenever they have rows).
 MIN_ITEMS = 32
 
 

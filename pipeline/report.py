@@ -6,7 +6,7 @@ import gc
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -281,27 +281,18 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
                           facts=facts, registry_path=registry,
                           registry_sha256=sha256_file(registry) if registry else "",
                           stichtag=stichtag or date.today())
+    record_run(store.root, entries, result.stichtag, (prog.digest, spec.digest),
+               result.registry_sha256)
     progress.note("Schreibe Berichte, Prüfpfad und Rückmeldungen …")
-    # The ledger and the feedback (one pair of files per submission) in a child on the
-    # other core, the consolidated outputs here: independent files, so the bytes do not
-    # depend on this.
+    # Feedback (one pair of files per submission) in a child on the other core, the
+    # consolidated outputs here: independent files, so the bytes do not depend on this.
     folder = _folder_key(out_dir)
     state = store.root / "cache" / f"feedback-{folder}"
-
-    def ledger_and_feedback() -> list[Path]:
-        record_run(store.root, entries, result.stichtag, (prog.digest, spec.digest),
-                   result.registry_sha256)
-        return write_feedback(result, out_dir, prog, state=state)
-
-    feedback = Background(ledger_and_feedback, enabled=workers() > 1)
-    try:
-        write_outputs(result, out_dir, prog, result.stichtag, parallel=workers() > 1,
-                      state=store.root / "cache" / f"berichte-{folder}")
-        write_applied(out_dir / "ausnahmen_angewendet.csv", applied)
-    except BaseException:
-        with suppress(Exception):  # the run is recorded as before; the
-            feedback.result()                 # reports' failure is the one raised
-        raise
+    feedback = Background(lambda: write_feedback(result, out_dir, prog, state=state),
+                          enabled=workers() > 1)
+    write_outputs(result, out_dir, prog, result.stichtag, parallel=workers() > 1,
+                  state=store.root / "cache" / f"berichte-{folder}")
+    write_applied(out_dir / "ausnahmen_angewendet.csv", applied)
     result.outputs.append(out_dir / "ausnahmen_angewendet.csv")
     result.outputs += feedback.result()
     return result

@@ -172,7 +172,10 @@ def test_the_stat_index_trusts_only_settled_files_and_survives_damage(tmp_path, 
     monkeypatch.setattr(statindex, "SETTLED_NS", 0)
     collect(box, store, PROG.limits)
     [index] = (store.root / "cache").glob("eingang-stat-*.json")
-    for damage in (b"{", b"[]", b'{"format": 1, "files": {"a.xlsx": [1, 2]}}'):
+    good = json.loads(index.read_bytes())
+    stat = good["files"]["a.xlsx"][:5]  # the right stat with a hash that is no hash:
+    odd = json.dumps({**good, "files": {"a.xlsx": [*stat, "../" + "0" * 61]}}).encode()
+    for damage in (b"{", b"[]", b'{"format": 1, "files": {"a.xlsx": [1, 2]}}', odd):
         index.write_bytes(damage)
         read.clear()
         assert collect(box, store, PROG.limits) == first and read == ["a.xlsx"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from pipeline.outputs.atomic import write_bytes
 
 SETTLED_NS = 3_000_000_000
 FORMAT = 1
+SHA256 = re.compile(r"[0-9a-f]{64}")
+# Only where the change time is one (POSIX): on Windows `st_ctime` is the creation time
+# and `DirEntry.stat()` has no inode, so an edit that keeps size and mtime would go unseen.
+USABLE = os.name == "posix"
 
 
 def _stat_key(st: os.stat_result) -> list[int]:
@@ -42,7 +47,7 @@ class StatIndex:
         self.path = None
         self.old: dict[str, list] = {}
         self.new: dict[str, list] = {}
-        if cache_dir is None:
+        if cache_dir is None or not USABLE:
             return
         folder = hashlib.sha256(str(inbox.resolve()).encode()).hexdigest()[:16]
         self.path = cache_dir / f"eingang-stat-{folder}.json"
@@ -58,7 +63,7 @@ class StatIndex:
         """The file's SHA-256 if its stat is the one recorded with it, else None."""
         known = self.old.get(rel)
         if isinstance(known, list) and len(known) == 6 and known[:5] == _stat_key(st) \
-                and isinstance(known[5], str):
+                and isinstance(known[5], str) and SHA256.fullmatch(known[5]):
             return known[5]
         return None
 

@@ -31,13 +31,16 @@ class Store:
         (root / "objects").mkdir(parents=True, exist_ok=True)
         self._objects = os.path.join(root, "objects")
 
+    def _name(self, sha256: str) -> str:
+        return os.path.join(self._objects, sha256[:2], sha256)
+
     def path_of(self, sha256: str) -> Path:
-        return Path(self._objects, sha256[:2], sha256)
+        return Path(self._name(sha256))
 
     def stored(self, sha256: str) -> Path | None:
         """Where the store keeps these bytes, None when it does not have them."""
-        path = os.path.join(self._objects, sha256[:2], sha256)
-        return Path(path) if os.path.isfile(path) else None
+        name = self._name(sha256)
+        return Path(name) if os.path.isfile(name) else None
 
     def put(self, data: bytes) -> tuple[str, Path]:
         sha = sha256_bytes(data)

@@ -44,7 +44,7 @@ from pipeline.spec import Programme, load_template, template_versions
 
 BACKGROUND = "pruefpfad.xlsx"
 HTML = "uebersicht.html"
-IN_CHILD = (HTML, BACKGROUND)  # rendered by the forked child, in this order: the parent
+IN_CHILD = (BACKGROUND, HTML)  # rendered by the forked child, in this order: the parent
 # then needs neither jinja2 nor the audit modules' time, and the two cores are evenly busy
 LINEAGE_CSV = "herkunft.csv"
 STATE_FILE = "berichte.json"  # the records, in the caller's state folder
@@ -101,7 +101,7 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
         written += job.result()
         for name, extra in written:
             run.record(name, extra)
-        result.outputs += [out_dir / name for name in IN_CHILD]
+        result.outputs += [out_dir / HTML, out_dir / BACKGROUND]
     except BaseException:
         if job is not None:
             job.abandon()

@@ -47,7 +47,7 @@ class Row(NamedTuple):
 class Submission:
     spec: TemplateSpec | None
     fields: dict[str, Value] = field(default_factory=dict)
-    tables: dict[str, Sequence[Row]] = field(default_factory=dict)  # long ones: Packed
+    tables: dict[str, Sequence[Row]] = field(default_factory=dict)  # cached: Packed
     problems: list[Problem] = field(default_factory=list)
     version: str = ""
     template_id: str = ""
