@@ -201,10 +201,11 @@ class Recorded(Iterable[T]):
 
 
 def import_rendering() -> None:
-    """Import what aggregation and rendering need (xlsxwriter, jinja2, the writers) while
-    the workers check files, not before: the workers never need them."""
+    """Import what aggregation and the parent's writers need (xlsxwriter, the report
+    writers) while the workers check files, not before: the workers never need them. The
+    forked children import theirs (jinja2, the feedback, the audit workbook) themselves,
+    on the other core."""
     import pipeline.aggregate  # noqa: F401
-    import pipeline.feedback  # noqa: F401
     import pipeline.outputs.waivers_csv  # noqa: F401
     import pipeline.outputs.write  # noqa: F401
     import pipeline.startup

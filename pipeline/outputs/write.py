@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xlsxwriter
 
@@ -28,8 +29,6 @@ from pipeline.forked import Background
 from pipeline.outputs import TEMPLATE_DIR, csvs
 from pipeline.outputs.amif_xlsx import write_amif_workbook
 from pipeline.outputs.atomic import remove_stale_temp_files, synced_in_background
-from pipeline.outputs.audit import write_audit_workbook
-from pipeline.outputs.audit_lineage import Blob, Reuse
 from pipeline.outputs.lineage import (
     Part,
     lineage_parts,
@@ -41,6 +40,9 @@ from pipeline.outputs.ministry import write_ministry_workbook
 from pipeline.outputs.records import Records
 from pipeline.outputs.view import ReportView
 from pipeline.spec import Programme, load_template, template_versions
+
+if TYPE_CHECKING:
+    from pipeline.outputs.audit_lineage import Reuse
 
 BACKGROUND = "pruefpfad.xlsx"
 HTML = "uebersicht.html"
@@ -120,6 +122,9 @@ def _html(path: Path, view: ReportView, run: _Run) -> None:
 def _audit(path: Path, view: ReportView, run: _Run) -> dict | None:
     """Write pruefpfad.xlsx; returns what to record for the next run (where its Herkunft
     rows are kept), None without a state folder."""
+    from pipeline.outputs.audit import write_audit_workbook  # (only the child renders it)
+    from pipeline.outputs.audit_lineage import Blob
+
     blob = Blob(run.blob_path) if run.blob_path is not None else None
     write_audit_workbook(path, view, run.parts(view), run.previous_chunks(), blob)
     return None if blob is None else {"styles": blob.styles, "chunks": blob.index}
@@ -222,4 +227,6 @@ class _Run:
         if not isinstance(extra, dict) or not isinstance(extra.get("chunks"), dict) \
                 or not isinstance(extra.get("styles"), list):
             return None
+        from pipeline.outputs.audit_lineage import Reuse
+
         return Reuse(self.blob_path, extra["chunks"], extra["styles"])
