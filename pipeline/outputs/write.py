@@ -30,6 +30,7 @@ from pipeline.outputs import TEMPLATE_DIR, csvs
 from pipeline.outputs.amif_xlsx import write_amif_workbook
 from pipeline.outputs.atomic import remove_stale_temp_files, synced_in_background
 from pipeline.outputs.lineage import (
+    Memo,
     Part,
     lineage_parts,
     memo,
@@ -46,9 +47,10 @@ if TYPE_CHECKING:
 
 BACKGROUND = "pruefpfad.xlsx"
 HTML = "uebersicht.html"
-IN_CHILD = (BACKGROUND, HTML)  # rendered by the forked child, in this order: the parent
-# then needs neither jinja2 nor the audit modules' time, and the two cores are evenly busy
 LINEAGE_CSV = "herkunft.csv"
+IN_CHILD = (BACKGROUND, LINEAGE_CSV, HTML)  # rendered by the forked child, in this order
+# (the two that show the lineage rows cut them once, there): the parent then needs
+# neither jinja2, nor the audit modules, nor the lineage, and the two cores are evenly busy
 STATE_FILE = "berichte.json"  # the records, in the caller's state folder
 LINEAGE_CHUNKS = "herkunft.deflate"  # the Herkunft rows of pruefpfad.xlsx, compressed,
 # same folder (`audit_lineage.Blob`)
@@ -79,19 +81,20 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
         BACKGROUND: lambda p: _audit(p, view, run),
         HTML: lambda p: _html(p, view, run),
     }
+    order = list(targets)
     job = None
     try:
-        # pruefpfad.xlsx (the largest) and the HTML page in a forked child on the other
-        # core (the feedback, the other large part, runs in a child of the report).
-        # herkunft.csv and pruefpfad.xlsx show the same rows: the parts are cut once,
-        # before the fork.
+        # pruefpfad.xlsx (the largest), herkunft.csv and the HTML page in a forked child on
+        # the other core (the feedback, the other large part, runs in a child of the
+        # report); it sends back what to record, with the lineage memo.
         in_child = {name: targets.pop(name) for name in IN_CHILD}
         todo = [name for name in IN_CHILD if not run.unchanged(name)]
-        if BACKGROUND in todo or not run.unchanged(LINEAGE_CSV):
-            run.parts(view)
         view.prepare()  # what both processes read, computed once
-        job = Background(lambda: [(name, in_child[name](out_dir / name)) for name in todo],
-                         enabled=parallel and bool(todo))
+
+        def child() -> tuple[list[tuple[str, object]], Memo | None]:
+            return [(name, in_child[name](out_dir / name)) for name in todo], run.memo()
+
+        job = Background(child, enabled=parallel and bool(todo))
         # Each report is fsynced and put in place by a thread while the next one is
         # rendered; the records (which stat the files) are taken once all are in place.
         written = []
@@ -99,11 +102,12 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
             for name, write in targets.items():
                 if not run.unchanged(name):
                     written.append((name, write(out_dir / name)))
-                result.outputs.append(out_dir / name)
-        written += job.result()
+        done, lineage_memo = job.result()
+        written += done
+        run.adopt(lineage_memo)
         for name, extra in written:
             run.record(name, extra)
-        result.outputs += [out_dir / HTML, out_dir / BACKGROUND]
+        result.outputs += [out_dir / name for name in order]
     except BaseException:
         if job is not None:
             job.abandon()
@@ -181,6 +185,7 @@ class _Run:
             if self.records is not None else ""
         self._parts: list[Part] | None = None
         self._figures: list[str] = []
+        self._memo: Memo | None = None
 
     def files(self, name: str) -> list[Path]:
         if name == BACKGROUND and self.blob_path is not None:
@@ -195,11 +200,19 @@ class _Run:
         if self.records is not None:
             self.records.record(name, self.digest, self.files(name), extra)
 
+    def memo(self) -> Memo | None:
+        """The lineage memo for the next run, if the parts were cut in this process."""
+        return None if self._parts is None else memo(self._parts, self._figures)
+
+    def adopt(self, lineage_memo: Memo | None) -> None:
+        """Keep the memo of the parts cut where the lineage was rendered (the child)."""
+        self._memo = lineage_memo
+
     def save(self, complete: bool) -> None:
         if self.records is None:
             return
-        if self._parts is not None:  # else not cut this time: the previous memo still holds
-            self.records.memo[PARTS_MEMO] = memo(self._parts, self._figures)
+        if self._memo is not None:  # else not cut this time: the previous memo still holds
+            self.records.memo[PARTS_MEMO] = self._memo
         self.records.save(complete)
 
     def parts(self, view: ReportView) -> list[Part]:
