@@ -45,8 +45,13 @@ class Packed(Sequence[T]):
         if self._items is None:
             assert self._blob is not None
             self._items = self._decode(pickle.loads(self._blob))
-            self._blob = None
         return self._items
+
+    def release(self) -> None:
+        """Forget the items read (they are unpickled again when read again): a cold run
+        reads every application's receipts once, for the cross-quarter rules, and would
+        otherwise keep all of them until it ends (≈ 30 KB per workbook)."""
+        self._items = None
 
     def __len__(self) -> int:
         return self._n

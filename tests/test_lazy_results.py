@@ -57,6 +57,10 @@ def test_packed_is_a_read_only_list_until_read():
     assert again == items and list(again) == items and again[1] == ("b", 2)
     assert again[-1:] == [("c", 3)] and again.loaded
     assert pickle.loads(pickle.dumps(again)) == items  # read ones pickle as lists
+    first = again[0]
+    again.release()  # forgotten, read again from the same bytes when needed
+    assert not again.loaded and len(again) == 3
+    assert again[0] == first and again[0] is not first and list(again) == items
     assert packed != [("a", 1)] and packed == Packed.of(items, 3, list)
     with pytest.raises(TypeError):
         hash(packed)
@@ -101,8 +105,14 @@ def test_cross_quarter_findings_are_cached_per_application(tmp_path, monkeypatch
         return real(ctx)
 
     monkeypatch.setattr(report, "run_application_rules", counting)
-    run_report(box, tmp_path / "cold", None, date(2026, 9, 30), store_dir=store)
+    cold_run = run_report(box, tmp_path / "cold", None, date(2026, 9, 30), store_dir=store)
     assert sorted(calls) == ["06431901", "06431902"]
+    # The receipts were read by those rules and then let go (memory: a cold run would
+    # otherwise keep every receipt until it ends); they read back the same.
+    receipts = [e.checked.submission.tables["tblBelege"] for e in cold_run.used.values()]
+    assert receipts and all(isinstance(t, Packed) and not t.loaded for t in receipts)
+    assert sorted(len(t) for t in receipts) == sorted(
+        len(_many_receipts(i).rows["tblBelege"]) for i in (Q1, Q2, OTHER))
     [cold] = _warnings(tmp_path / "cold")
     assert cold["datei"] == "q2.xlsx" and "06431901-Q1-007" in cold["meldung"]
 
