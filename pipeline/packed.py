@@ -50,7 +50,7 @@ class Packed(Sequence[T]):
     def release(self) -> None:
         """Forget the items read (they are unpickled again when read again): a cold run
         reads every application's receipts once, for the cross-quarter rules, and would
-        otherwise keep all of them until it ends (≈ 30 KB per workbook)."""
+        otherwise keep all of them until it ends (≈ 70 KB of objects per workbook)."""
         self._items = None
 
     def __len__(self) -> int:
