@@ -28,7 +28,7 @@ class Packed(Sequence[T]):
     def __init__(self, blob: bytes, n: int, decode: Callable[[Any], list[T]]) -> None:
         """`blob`: `pickle.dumps(x)` of what `decode(x)` turns into the `n` items;
         `decode` must be a module-level function (it is pickled by reference)."""
-        self._blob: bytes | None = blob
+        self._blob = blob  # kept after a read: `release` goes back to it
         self._n = n
         self._decode = decode
         self._items: list[T] | None = None
@@ -43,7 +43,6 @@ class Packed(Sequence[T]):
 
     def _list(self) -> list[T]:
         if self._items is None:
-            assert self._blob is not None
             self._items = self._decode(pickle.loads(self._blob))
         return self._items
 

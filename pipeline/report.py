@@ -21,7 +21,6 @@ from pipeline.intake import Received, Store, iter_collect, sha256_file
 from pipeline.ledger import record_run
 from pipeline.lock import Busy, run_lock
 from pipeline.outputs.atomic import remove_stale_temp_files
-from pipeline.packed import Packed
 from pipeline.parallel import check_all, workers
 from pipeline.periods import Period
 from pipeline.progress import Progress
@@ -105,9 +104,7 @@ def _app_findings(entries: list[Entry], prog: Programme,
             if cache is not None:
                 cache.put_findings(key, known)
             for ref in refs:  # read by those rules, hardly by anything after
-                for table in ref.sub.tables.values():
-                    if isinstance(table, Packed):
-                        table.release()
+                ref.sub.release_tables()
         found.extend(known)
     return found
 

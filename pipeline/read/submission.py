@@ -67,6 +67,12 @@ class Submission:
                          self.problems, self.version, self.template_id, self.has_macros,
                          self.external_links)
 
+    def release_tables(self) -> None:
+        """Forget the rows read from packed tables (`Packed.release`)."""
+        for rows in self.tables.values():
+            if isinstance(rows, Packed):
+                rows.release()
+
     @property
     def ags(self) -> str | None:
         value = self.get("PROJEKT_AGS")
