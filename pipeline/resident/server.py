@@ -1,0 +1,429 @@
+"""The server: load the program once, then fork once per command (`kisi server start`).
+
+The loop accepts one connection at a time (a request is read and forked in well under a
+millisecond; the commands then run side by side in their forks, each under the report's own
+lock where it writes). It ends after `idle` seconds without a command, on `kisi server
+stop`, on SIGTERM, and as soon as the program on disk is no longer the one it loaded (a
+new version, an edited spec or template): that command is refused and runs in its own
+process instead, and the next `kisi server start` loads the new program.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import io
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from pipeline.resident import wire
+
+STREAM_MODES = ("r", "w", "w")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+RESET_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD)
+
+
+class Fingerprint:
+    """What the loaded program was made of: every file of the package (not its bytecode),
+    the HTML templates, the interpreter and the installed libraries (their folders change
+    when a package is installed or removed). Taken again before every command (≈ 1 ms)."""
+
+    def __init__(self, roots: list[Path], files: list[Path]) -> None:
+        self.roots = roots
+        self.files = files
+        self.value = self.take()
+
+    @classmethod
+    def of_program(cls) -> Fingerprint:
+        from pipeline.outputs import TEMPLATE_DIR
+
+        package = Path(__file__).resolve().parents[1]
+        libraries = sorted({Path(p) for p in sys.path if p.endswith("site-packages")})
+        return cls([package, TEMPLATE_DIR], [Path(sys.executable), *libraries])
+
+    def take(self) -> tuple:
+        seen = []
+        for path in self.files:
+            seen.append((str(path), *_stat(path)))
+        for root in self.roots:
+            seen += _walk(str(root))
+        return tuple(seen)
+
+    def changed(self) -> bool:
+        return self.take() != self.value
+
+
+def _stat(path: Path | str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _walk(folder: str) -> list[tuple]:
+    out = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return [(folder, -1, -1)]
+    for entry in entries:
+        if entry.name == "__pycache__":
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            out += _walk(entry.path)
+        else:
+            st = entry.stat(follow_symlinks=False)
+            out.append((entry.path, st.st_mtime_ns, st.st_size))
+    return out
+
+
+def preload() -> None:
+    """Import what any command needs and load the specs, then keep it all out of the
+    collector's way (a fork then shares these pages instead of copying them)."""
+    import pipeline.cli  # noqa: F401
+    import pipeline.report as report
+
+    report.import_rendering()
+    report.import_openpyxl()
+    import pipeline.aggregate  # noqa: F401
+    import pipeline.feedback  # noqa: F401
+    import pipeline.ledger  # noqa: F401
+    import pipeline.outputs.audit  # noqa: F401
+    import pipeline.outputs.audit_lineage  # noqa: F401
+    import pipeline.outputs.html  # noqa: F401
+    import pipeline.outputs.waivers_csv  # noqa: F401
+    import pipeline.status  # noqa: F401
+    import pipeline.template.builder  # noqa: F401
+    from pipeline.spec import load_programme, load_template, template_versions
+
+    load_programme()
+    load_template()
+    for version in template_versions():
+        load_template(version)
+    gc.collect()
+    gc.freeze()
+
+
+class Server:
+    def __init__(self, base: str, idle: float) -> None:
+        self.base = base
+        self.path = wire.socket_path(base)
+        self.idle = idle
+        self.started = time.time()
+        self.served = 0
+        self.stopping = False
+        self.fingerprint: Fingerprint | None = None
+        self.listener: socket.socket | None = None
+        self.inode = -1
+
+    def bind(self) -> None:
+        """Listen on the socket path (bound under a temporary name, then renamed: a stale
+        socket of a crashed server is replaced in one step)."""
+        tmp = f"{self.path}.{os.getpid()}"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        listener.bind(tmp)
+        os.chmod(tmp, 0o600)
+        listener.listen(16)
+        os.replace(tmp, self.path)
+        self.inode = os.stat(self.path).st_ino
+        self.listener = listener
+
+    def serve(self) -> None:
+        assert self.listener is not None
+        last = time.monotonic()
+        self.listener.settimeout(min(self.idle, 30.0))
+        while not self.stopping:
+            try:
+                conn, _ = self.listener.accept()
+            except _Stopped:
+                break
+            except TimeoutError:
+                if time.monotonic() - last >= self.idle:
+                    _log("Hintergrunddienst endet: keine Befehle seit "
+                         f"{self.idle / 60:.0f} Minuten.")
+                    break
+                continue
+            except InterruptedError:  # pragma: no cover - PEP 475 retries
+                continue
+            last = time.monotonic()
+            try:
+                self.handle(conn)
+            except _Stopped:
+                break
+            except Exception:  # noqa: BLE001 - one bad request must not end the server
+                _log("Fehler bei einer Anfrage:\n" + traceback.format_exc())
+            finally:
+                conn.close()
+        self.close()
+
+    def close(self) -> None:
+        if self.listener is None:
+            return
+        try:  # only our own socket: a newer server may have replaced it
+            if os.stat(self.path).st_ino == self.inode:
+                os.unlink(self.path)
+        except OSError:
+            pass
+        self.listener.close()
+        self.listener = None
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.settimeout(10.0)
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        if uid != os.getuid():
+            return
+        message, fds = wire.receive(conn, max_fds=3)
+        try:
+            if message is None:
+                return
+            op = message.get("op")
+            if op == "status":
+                wire.send(conn, self.status())
+            elif op == "stop":
+                self.stopping = True
+                wire.send(conn, {"stopping": os.getpid()})
+                _log("Hintergrunddienst beendet (kisi server stop).")
+            elif op == "run":
+                refusal = self.refusal(message, fds)
+                if refusal:
+                    wire.send(conn, {"refused": refusal})
+                    return
+                self.fork(conn, message, fds)
+        finally:
+            wire._close_all(fds)
+
+    def status(self) -> dict:
+        return {"pid": os.getpid(), "since": self.started, "served": self.served,
+                "identity": wire.identity(), "idle": self.idle}
+
+    def refusal(self, message: dict, fds: list[int]) -> str | None:
+        if message.get("protocol") != wire.PROTOCOL or message.get("identity") != wire.identity():
+            return "anderes Programm"
+        args = message.get("args")
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args) \
+                or len(fds) != 3 or not isinstance(message.get("env"), dict) \
+                or not isinstance(message.get("cwd"), str):
+            return "unvollständige Anfrage"
+        if self.fingerprint is not None and self.fingerprint.changed():
+            self.stopping = True
+            _log("Hintergrunddienst endet: das Programm auf der Platte hat sich geändert.")
+            return "Programm geändert"
+        return None
+
+    def fork(self, conn: socket.socket, message: dict, fds: list[int]) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                self.listener.close()  # type: ignore[union-attr]
+                code = run_forked(conn, message, fds)
+            finally:
+                os._exit(code)
+        self.served += 1
+
+
+def run_forked(conn: socket.socket, message: dict, fds: list[int]) -> int:
+    """In the fork: become the command (its streams, folder, environment, umask), run it,
+    send back its exit code."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in RESET_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    conn.settimeout(None)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    wire._close_all([fd for fd in fds if fd > 2])
+    os.chdir(message["cwd"])
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in message["env"].items()})
+    time.tzset()
+    os.umask(int(message.get("umask", 0o022)))
+    _adopt_streams(message.get("streams") or [])
+    wire.send(conn, {"pid": os.getpid()})
+    code = command(message["args"])
+    wire.send(conn, {"code": code})
+    return 0
+
+
+def _adopt_streams(encodings: list) -> None:
+    streams = []
+    for fd, mode in enumerate(STREAM_MODES):
+        encoding, errors = (encodings[fd] if fd < len(encodings) and encodings[fd]
+                            else (None, None))
+        raw = io.FileIO(fd, mode, closefd=False)
+        buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+        line = mode == "w" and (fd == 2 or os.isatty(fd))
+        streams.append(io.TextIOWrapper(buffered, encoding=encoding or "utf-8",
+                                        errors=errors or "strict", line_buffering=line))
+    sys.stdin, sys.stdout, sys.stderr = streams
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
+
+
+def command(args: list[str]) -> int:
+    """`kisi ARGS` as the console script runs it (`pipeline.cli.entry`): its exit code."""
+    from pipeline.cli import main
+
+    sys.argv = ["kisi", *args]
+    try:
+        main(args=args, prog_name="kisi")
+    except SystemExit as done:
+        code = done.code
+    except BaseException:  # noqa: BLE001 - as Python itself would report it
+        traceback.print_exc()
+        code = 1
+    else:  # pragma: no cover - click always exits
+        code = 0
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    return code if isinstance(code, int) else (0 if code is None else 1)
+
+
+def _log(text: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
+# --- the commands `kisi server start|stop|status` -------------------------------------
+
+class ServerError(Exception):
+    """A German message for the user."""
+
+
+def _private_folder() -> str:
+    base = wire.folder(create=True)
+    if base is None:
+        raise ServerError("Kein privater Ordner für den Hintergrunddienst: der Ordner muss "
+                          "Ihnen gehören und für andere gesperrt sein (Rechte 700). "
+                          "KISI_SERVER_DIR kann einen anderen Ordner nennen.")
+    return base
+
+
+def ask(op: str) -> dict | None:
+    """The server's answer to `op` ("status", "stop"), None if none is running."""
+    base = wire.folder()
+    if base is None:
+        return None
+    sock = wire.connect(wire.socket_path(base))
+    if sock is None:
+        return None
+    try:
+        sock.settimeout(10.0)
+        wire.send(sock, {"op": op})
+        reply, _ = wire.receive(sock)
+        return reply
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
+def start(idle_minutes: float, foreground: bool = False) -> int:
+    """Start the server (detached unless `foreground`); its pid once it listens."""
+    base = _private_folder()
+    running = ask("status")
+    if running is not None:
+        return int(running["pid"])
+    idle = max(1.0, idle_minutes * 60)
+    if foreground:
+        _serve(base, idle, ready=None)
+        return os.getpid()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the detached server (its tests talk to it)
+        os.close(read)
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                _detach(base)
+                _serve(base, idle, ready=write)
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read()
+    if not answer.startswith(b"ok "):
+        raise ServerError("Der Hintergrunddienst ist nicht gestartet"
+                          + (f": {answer.decode(errors='replace')}" if answer else "")
+                          + f" (Protokoll: {log_path(base)}).")
+    return int(answer.split()[1])
+
+
+def log_path(base: str) -> str:
+    return wire.socket_path(base)[:-len(".sock")] + ".log"
+
+
+def _detach(base: str) -> None:  # pragma: no cover - runs in the detached server
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    log = os.open(log_path(base), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                                  line_buffering=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                  line_buffering=True)
+    os.chdir("/")
+
+
+def _serve(base: str, idle: float, ready: int | None) -> None:
+    lock = os.open(wire.socket_path(base) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        _tell(ready, "ein anderer Hintergrunddienst startet gerade")
+        return
+    server = Server(base, idle)
+    try:
+        preload()
+        server.fingerprint = Fingerprint.of_program()
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, lambda *_: _stop(server))
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
+        server.bind()
+    except BaseException as err:
+        _tell(ready, f"{type(err).__name__}: {err}")
+        raise
+    _log(f"Hintergrunddienst läuft (PID {os.getpid()}).")
+    _tell(ready, f"ok {os.getpid()}")
+    try:
+        server.serve()
+    finally:
+        server.close()
+        os.close(lock)
+
+
+class _Stopped(BaseException):
+    """SIGTERM, SIGHUP or Ctrl-C reached the server."""
+
+
+def _stop(server: Server) -> None:
+    server.stopping = True
+    raise _Stopped
+
+
+def _tell(fd: int | None, text: str) -> None:
+    if fd is not None:
+        try:
+            os.write(fd, text.encode())
+            os.close(fd)
+        except OSError:
+            pass
