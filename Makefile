@@ -10,10 +10,13 @@ STICHTAG ?=
 
 .PHONY: report test demo lint catalogue bench fuzz sanitize status clean install bytecode
 
+# The editable install puts the checkout on sys.path with a plain .pth line ("compat"
+# mode): setuptools' default import finder costs every `kisi` start ≈ 12 ms of imports
+# (docs/performance.md, session 6).
 $(STAMP): pyproject.toml setup.py pipeline/xlsx/_scan.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 # Byte-compile the package as a regular (non-editable) install does: the editable install

@@ -8,6 +8,7 @@ Entries are written atomically under the store (which only this program writes).
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from dataclasses import replace
 from functools import cache
@@ -18,6 +19,41 @@ from pipeline.findings import Finding
 from pipeline.outputs.atomic import write_bytes
 from pipeline.spec import Programme, load_template, template_versions
 from pipeline.validate import Checked
+
+# Results loaded ahead by a resident server (`keep_folder`): a fork of it finds them here
+# instead of reading and unpickling the files again. Path -> (the file's stat, result).
+KEPT: dict[str, tuple[tuple[int, int, int], Checked]] = {}
+KEPT_LIMIT = 5000  # results; a larger folder is not kept (memory of the server)
+USED: list[str] = []  # the cache folders this process used (told to a resident server)
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def keep_folder(folder: str) -> int:
+    """Load every result of one cache folder into `KEPT` (replacing what was kept); the
+    number kept. Files are written once under their final name (atomically), so a file with
+    the same inode, size and mtime still holds what was loaded."""
+    KEPT.clear()
+    try:
+        names = [e.name for e in os.scandir(folder)
+                 if e.name.endswith(".pickle") and not e.name.startswith("projekt-")]
+    except OSError:
+        return 0
+    if len(names) > KEPT_LIMIT:
+        return 0
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                checked = pickle.loads(f.read())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            continue
+        if isinstance(checked, Checked):
+            KEPT[path] = (_identity(st), checked)
+    return len(KEPT)
 
 
 def cache_key(prog: Programme, known: frozenset[str] | None) -> str:
@@ -45,14 +81,27 @@ class CheckCache:
     `app_key`), in one folder per `cache_key`."""
 
     def __init__(self, root: Path, prog: Programme, known: frozenset[str] | None) -> None:
-        self.dir = root / "cache" / cache_key(prog, known)
+        # absolute: `KEPT` is keyed by it, and a server runs in another folder
+        self.dir = (root / "cache" / cache_key(prog, known)).absolute()
         self.dir.mkdir(parents=True, exist_ok=True)
+        USED.append(str(self.dir))
 
     def _path(self, sha256: str) -> Path:
         return self.dir / f"{sha256}.pickle"
 
+    def has(self, sha256: str) -> bool:
+        """Whether a result is stored (it may still turn out damaged: `get`)."""
+        return os.path.exists(self._path(sha256))
+
     def get(self, sha256: str, datei: str) -> Checked | None:
         path = self._path(sha256)
+        if KEPT:
+            kept = KEPT.get(str(path))
+            try:
+                if kept is not None and kept[0] == _identity(os.stat(path)):
+                    return relocate(kept[1], datei)
+            except OSError:
+                return None
         try:
             checked: Checked = pickle.loads(path.read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):

@@ -190,8 +190,8 @@ def server_stop() -> None:
     """Den Hintergrunddienst beenden."""
     from pipeline.resident import server as resident
 
-    reply = resident.ask("stop")
-    click.echo("Hintergrunddienst beendet." if reply else "Es läuft kein Hintergrunddienst.")
+    stopped = resident.stop()
+    click.echo("Hintergrunddienst beendet." if stopped else "Es läuft kein Hintergrunddienst.")
 
 
 @server.command("status")
@@ -205,7 +205,8 @@ def server_status() -> None:
         return
     since = datetime.fromtimestamp(reply["since"]).strftime("%d.%m.%Y %H:%M")
     click.echo(f"Hintergrunddienst läuft (PID {reply['pid']}) seit {since}, "
-               f"{reply['served']} Befehl(e) ausgeführt.")
+               f"{reply['served']} Befehl(e) ausgeführt, {reply.get('kept', 0)} "
+               "Prüfergebnisse vorgeladen.")
 
 
 def entry() -> None:

@@ -56,20 +56,19 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
     `while_busy` too, but only if there are workers (what it does is then free)."""
     results: list[Checked | None] = []
     todo: list[tuple[int, Received]] = []  # not cached, not yet handed to the pool
+    cached: list[tuple[int, Received]] = []  # in the cache: loaded once the rest is handed out
     pending: dict[Future[bytes], tuple[int, Received]] = {}
     refused: list[tuple[int, Received]] = []  # the pool broke before taking them
     pool: ProcessPoolExecutor | None = None
-    abandon: list[Background] = []  # a forked child to stop if this fails
+    abandon: list[Background] = []  # forked children to stop if this fails
     n_workers = workers()
     try:
         for r in received:
             arrived(1)
             i = len(results)
             results.append(None)
-            hit = cache.get(r.sha256, r.datei) if cache and r.problem is None else None
-            if hit is not None:
-                results[i] = hit
-                progress(1)
+            if cache is not None and r.problem is None and cache.has(r.sha256):
+                cached.append((i, r))
                 continue
             todo.append((i, r))
             if pool is None and n_workers > 1 and len(todo) >= MIN_FILES_FOR_POOL:
@@ -77,23 +76,27 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
             if pool is not None:
                 refused += _submit(pool, pending, todo, check, prog, known, cache)
                 todo = []
-        few = None
-        if pool is None and todo and n_workers > 1:
-            # Too few files to pay for a pool (a warm run: one new file): one forked child
-            # checks them while this process imports the rendering modules.
-            few = Background(lambda: [_work(check, r, prog, known, cache) for _, r in todo])
-            abandon.append(few)
+        # Too few files to pay for a pool (a warm run: one new file): one forked child
+        # checks them while this process loads the cached results and imports the
+        # rendering modules.
+        few = _fork_few(todo, pool, n_workers, check, prog, known, cache, abandon)
+        late = _load_cached(cached, cache, results, progress)  # (None: damaged, vanished)
+        if late and pool is not None:
+            refused += _submit(pool, pending, late, check, prog, known, cache)
+            late = []
+        late_job = _fork_few(late, pool, n_workers, check, prog, known, cache, abandon)
         if meanwhile is not None:
             meanwhile()
         if while_busy is not None and pool is not None:
             while_busy()
         if pool is not None:
             _gather(pending, refused, results, check, prog, known, cache, progress)
-        else:
-            checked = _few(few, todo, check, prog, known, cache)
-            for (i, _r), data in zip(todo, checked, strict=True):
-                results[i] = pickle.loads(data)
-                progress(1)
+        for job, files in ((few, todo), (late_job, late)):
+            if pool is None and files:
+                checked = _few(job, files, check, prog, known, cache)
+                for (i, _r), data in zip(files, checked, strict=True):
+                    results[i] = pickle.loads(data)
+                    progress(1)
     except BaseException:
         for job in abandon:  # e.g. an import in `meanwhile` failed, or Ctrl-C
             job.abandon()
@@ -102,6 +105,31 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return results  # type: ignore[return-value]
+
+
+def _fork_few(todo, pool, n_workers: int, check, prog, known, cache,
+              abandon: list[Background]) -> Background | None:
+    """A forked child that checks `todo` (a few files, no pool), if there is a core for it."""
+    if pool is not None or not todo or n_workers <= 1:
+        return None
+    job = Background(lambda: [_work(check, r, prog, known, cache) for _, r in todo])
+    abandon.append(job)
+    return job
+
+
+def _load_cached(cached, cache: CheckCache | None, results: list,
+                 progress: Callable[[int], None]) -> list[tuple[int, Received]]:
+    """Fill in the cached results; returns the files whose result could not be loaded
+    after all (removed or damaged meanwhile): they are checked."""
+    late = []
+    for i, r in cached:
+        hit = cache.get(r.sha256, r.datei) if cache is not None else None
+        if hit is None:
+            late.append((i, r))
+        else:
+            results[i] = hit
+            progress(1)
+    return late
 
 
 def _few(job: Background | None, todo, check, prog, known, cache) -> list[bytes]:

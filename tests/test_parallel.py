@@ -29,8 +29,11 @@ class HalfCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def has(self, sha256: str) -> bool:
+        return int(sha256) % 3 == 0
+
     def get(self, sha256: str, datei: str) -> Checked | None:
-        return Checked(datei, sha256, readable=False) if int(sha256) % 3 == 0 else None
+        return Checked(datei, sha256, readable=False) if self.has(sha256) else None
 
     def put_bytes(self, sha256: str, data: bytes) -> None:
         (self.folder / sha256).write_bytes(data)
@@ -63,6 +66,28 @@ def test_streamed_files_keep_their_order_with_cache_hits_between(monkeypatch, wo
     # meanwhile runs once, after the last file was handed out
     assert log.index("meanwhile") == len(log) - 1 and log.count("meanwhile") == 1
     assert sorted(cache.stored, key=int) == [str(i) for i in range(30) if i % 3 != 0]
+
+
+class VanishingCache(HalfCache):
+    """Every third file seems cached, but every sixth one's result is damaged when it is
+    read (or was removed meanwhile): those must be checked after all."""
+
+    def get(self, sha256: str, datei: str) -> Checked | None:
+        return None if int(sha256) % 6 == 0 else super().get(sha256, datei)
+
+
+@pytest.mark.parametrize(("workers", "files"), [("1", 30), ("2", 30), ("2", 4)])
+def test_a_cached_result_that_cannot_be_loaded_is_checked(monkeypatch, workers, files,
+                                                         tmp_path):
+    monkeypatch.setenv("KISI_WORKERS", workers)
+    cache = VanishingCache(tmp_path)
+    results = check_all(received(files, []), checked_where, PROG, None, cache)
+    assert [c.datei for c in results] == [f"datei{i}.xlsx" for i in range(files)]
+    # loaded from the cache: not readable (the stand-in); checked: readable
+    assert [c.readable for c in results] == [i % 3 != 0 or i % 6 == 0 for i in range(files)]
+    # every checked one was stored by whoever checked it (here, a child or a worker)
+    assert sorted(cache.stored, key=int) == [str(i) for i in range(files)
+                                             if i % 3 != 0 or i % 6 == 0]
 
 
 def test_checking_starts_before_intake_has_finished(monkeypatch):

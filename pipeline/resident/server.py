@@ -14,6 +14,7 @@ import fcntl
 import gc
 import io
 import os
+import select
 import signal
 import socket
 import struct
@@ -122,6 +123,10 @@ class Server:
         self.fingerprint: Fingerprint | None = None
         self.listener: socket.socket | None = None
         self.inode = -1
+        self.lock: int | None = None  # the lock file held while serving (not by the forks)
+        # Each fork names the cache folder its report used; the server then loads those
+        # results ahead for the next command (`checkcache.keep_folder`).
+        self.notes, self.notes_to_server = os.pipe()
 
     def bind(self) -> None:
         """Listen on the socket path (bound under a temporary name, then renamed: a stale
@@ -142,19 +147,33 @@ class Server:
     def serve(self) -> None:
         assert self.listener is not None
         last = time.monotonic()
-        self.listener.settimeout(min(self.idle, 30.0))
+        self.listener.setblocking(False)  # select says when; a vanished command: skip
         while not self.stopping:
             try:
-                conn, _ = self.listener.accept()
+                ready, _, _ = select.select([self.listener, self.notes], [], [],
+                                            min(self.idle, 30.0))
             except _Stopped:
                 break
-            except TimeoutError:
+            if not ready:
+                if self.stale():
+                    break
                 if time.monotonic() - last >= self.idle:
                     _log("Hintergrunddienst endet: keine Befehle seit "
                          f"{self.idle / 60:.0f} Minuten.")
                     break
                 continue
-            except InterruptedError:  # pragma: no cover - PEP 475 retries
+            if self.notes in ready:
+                try:
+                    self.keep_results()
+                except _Stopped:
+                    break
+            if self.listener not in ready:
+                continue
+            try:
+                conn, _ = self.listener.accept()
+            except _Stopped:
+                break
+            except OSError:  # the command gave up meanwhile
                 continue
             last = time.monotonic()
             try:
@@ -166,6 +185,15 @@ class Server:
             finally:
                 conn.close()
         self.close()
+
+    def keep_results(self) -> None:
+        """Load the results of the cache folder the last report used."""
+        from pipeline import checkcache
+
+        folders = [line for line in os.read(self.notes, 65536).decode().split("\n") if line]
+        if folders:
+            checkcache.keep_folder(folders[-1])
+            gc.freeze()
 
     def close(self) -> None:
         if self.listener is None:
@@ -186,7 +214,8 @@ class Server:
             return
         message, fds = wire.receive(conn, max_fds=3)
         try:
-            if message is None:
+            if message is None:  # (a newer program may speak otherwise)
+                self.stale()
                 return
             op = message.get("op")
             if op == "status":
@@ -205,8 +234,11 @@ class Server:
             wire._close_all(fds)
 
     def status(self) -> dict:
+        from pipeline import checkcache
+
         return {"pid": os.getpid(), "since": self.started, "served": self.served,
-                "identity": wire.identity(), "idle": self.idle}
+                "identity": wire.identity(), "idle": self.idle,
+                "kept": len(checkcache.KEPT)}
 
     def refusal(self, message: dict, fds: list[int]) -> str | None:
         if message.get("protocol") != wire.PROTOCOL or message.get("identity") != wire.identity():
@@ -216,11 +248,17 @@ class Server:
                 or len(fds) != 3 or not isinstance(message.get("env"), dict) \
                 or not isinstance(message.get("cwd"), str):
             return "unvollständige Anfrage"
+        if self.stale():
+            return "Programm geändert"
+        return None
+
+    def stale(self) -> bool:
+        """Whether the program on disk changed since it was loaded (then: stop)."""
         if self.fingerprint is not None and self.fingerprint.changed():
             self.stopping = True
             _log("Hintergrunddienst endet: das Programm auf der Platte hat sich geändert.")
-            return "Programm geändert"
-        return None
+            return True
+        return False
 
     def fork(self, conn: socket.socket, message: dict, fds: list[int]) -> None:
         pid = os.fork()
@@ -228,13 +266,16 @@ class Server:
             code = 1
             try:
                 self.listener.close()  # type: ignore[union-attr]
-                code = run_forked(conn, message, fds)
+                if self.lock is not None:
+                    os.close(self.lock)
+                os.close(self.notes)
+                code = run_forked(conn, message, fds, self.notes_to_server)
             finally:
                 os._exit(code)
         self.served += 1
 
 
-def run_forked(conn: socket.socket, message: dict, fds: list[int]) -> int:
+def run_forked(conn: socket.socket, message: dict, fds: list[int], notes: int) -> int:
     """In the fork: become the command (its streams, folder, environment, umask), run it,
     send back its exit code."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -252,8 +293,19 @@ def run_forked(conn: socket.socket, message: dict, fds: list[int]) -> int:
     _adopt_streams(message.get("streams") or [])
     wire.send(conn, {"pid": os.getpid()})
     code = command(message["args"])
+    _note_folders(notes)  # before the answer: the next command may follow at once
     wire.send(conn, {"code": code})
     return 0
+
+
+def _note_folders(notes: int) -> None:
+    from pipeline import checkcache
+
+    if checkcache.USED:
+        try:
+            os.write(notes, (checkcache.USED[-1] + "\n").encode()[:4096])
+        except OSError:
+            pass
 
 
 def _adopt_streams(encodings: list) -> None:
@@ -333,6 +385,29 @@ def ask(op: str) -> dict | None:
         sock.close()
 
 
+def stop(wait: float = 10.0) -> bool:
+    """Stop the running server and wait until it has let go of its socket; False if none
+    was running."""
+    reply = ask("stop")
+    if not reply:
+        return False
+    base = wire.folder()
+    deadline = time.monotonic() + wait
+    while base is not None and time.monotonic() < deadline:
+        try:
+            lock = os.open(wire.socket_path(base) + ".lock", os.O_RDWR)
+        except OSError:
+            break
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break  # the server has let go
+        except OSError:
+            time.sleep(0.02)
+        finally:
+            os.close(lock)
+    return True
+
+
 def start(idle_minutes: float, foreground: bool = False) -> int:
     """Start the server (detached unless `foreground`); its pid once it listens."""
     base = _private_folder()
@@ -389,9 +464,14 @@ def _serve(base: str, idle: float, ready: int | None) -> None:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        _tell(ready, "ein anderer Hintergrunddienst startet gerade")
+        os.close(lock)
+        _tell(ready, "ein anderer Hintergrunddienst startet oder endet gerade")
+        if ready is None:
+            raise ServerError("Ein anderer Hintergrunddienst startet oder endet gerade.") \
+                from None
         return
     server = Server(base, idle)
+    server.lock = lock
     try:
         preload()
         server.fingerprint = Fingerprint.of_program()
