@@ -16,7 +16,6 @@ from pipeline import waivers
 from pipeline.checkcache import CheckCache, app_key
 from pipeline.facts import Facts, extract
 from pipeline.findings import Finding, sort_key
-from pipeline.forked import Background
 from pipeline.intake import Received, Store, iter_collect, sha256_file
 from pipeline.ledger import record_run
 from pipeline.lock import Busy, run_lock
@@ -232,10 +231,10 @@ def kennzahlen(*args, **kwargs):
     return compute(*args, **kwargs)
 
 
-def write_outputs(*args, **kwargs) -> None:
+def write_outputs(*args, **kwargs):
     from pipeline.outputs.write import write_outputs as write
 
-    write(*args, **kwargs)
+    return write(*args, **kwargs)
 
 
 def write_applied(*args, **kwargs) -> None:
@@ -284,18 +283,19 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
                           facts=facts, registry_path=registry,
                           registry_sha256=sha256_file(registry) if registry else "",
                           stichtag=stichtag or date.today())
-    record_run(store.root, entries, result.stichtag, (prog.digest, spec.digest),
-               result.registry_sha256)
     progress.note("Schreibe Berichte, Prüfpfad und Rückmeldungen …")
-    # Feedback (one pair of files per submission) in a child on the other core, the
-    # consolidated outputs here: independent files, so the bytes do not depend on this.
+    # Feedback (one pair of files per submission) and the audit trail in a child on the
+    # other core, the other consolidated outputs and the ledger here: independent files,
+    # so the bytes do not depend on this.
     folder = _folder_key(out_dir)
     state = store.root / "cache" / f"feedback-{folder}"
-    feedback = Background(lambda: write_feedback(result, out_dir, prog, state=state),
-                          enabled=workers() > 1)
-    write_outputs(result, out_dir, prog, result.stichtag, parallel=workers() > 1,
-                  state=store.root / "cache" / f"berichte-{folder}")
+    feedback = write_outputs(
+        result, out_dir, prog, result.stichtag, parallel=workers() > 1,
+        state=store.root / "cache" / f"berichte-{folder}",
+        meanwhile=lambda: record_run(store.root, entries, result.stichtag,
+                                     (prog.digest, spec.digest), result.registry_sha256),
+        beside=lambda: write_feedback(result, out_dir, prog, state=state))
     write_applied(out_dir / "ausnahmen_angewendet.csv", applied)
     result.outputs.append(out_dir / "ausnahmen_angewendet.csv")
-    result.outputs += feedback.result()
+    result.outputs += feedback
     return result

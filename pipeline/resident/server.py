@@ -102,8 +102,10 @@ def preload() -> None:
     import pipeline.outputs.waivers_csv  # noqa: F401
     import pipeline.status  # noqa: F401
     import pipeline.template.builder  # noqa: F401
+    from pipeline.checkcache import code_digest
     from pipeline.spec import load_programme, load_template, template_versions
 
+    code_digest()  # (the sources cannot change under it: see Fingerprint)
     load_programme()
     load_template()
     for version in template_versions():

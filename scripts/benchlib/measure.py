@@ -215,7 +215,10 @@ def kisi_executable() -> list[str]:
 
 def kisi_report(inbox: Path, out: Path, registry: Path | None, stichtag: date,
                 env: dict[str, str] | None = None) -> KisiRun:
-    """Run `kisi report` as a subprocess, sampling the RSS of its process tree."""
+    """Run `kisi report` as a subprocess, sampling the RSS of its process tree. On its own
+    (`KISI_SERVER=0`: a server the user may have running is not asked) unless `env` is a
+    `Resident`'s: then the command runs in the server, and the memory and CPU time of the
+    fork that runs it are not seen here (it is not a child of the command)."""
     cmd = [*kisi_executable(), "report", "--input", str(inbox), "--output", str(out),
            "--stichtag", stichtag.isoformat()]
     if registry is not None:
@@ -223,7 +226,7 @@ def kisi_report(inbox: Path, out: Path, registry: Path | None, stichtag: date,
     cpu0 = cpu_seconds(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, "KISI_SERVER": "0", **(env or {})})
     sampler = RssSampler(proc.pid)
     sampler.start()
     stdout, stderr = proc.communicate()
@@ -240,6 +243,30 @@ def kisi_report(inbox: Path, out: Path, registry: Path | None, stichtag: date,
                    stdout.strip())
 
 
+class Resident:
+    """`kisi server` running for the `with` block, in a private folder of its own; the block
+    gets the environment that sends `kisi` commands to it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.env = {"KISI_SERVER_DIR": str(folder), "KISI_SERVER": "1"}
+
+    def _kisi(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*kisi_executable(), "server", *args], capture_output=True,
+                              text=True, timeout=120, env={**os.environ, **self.env})
+
+    def __enter__(self) -> dict[str, str]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.chmod(0o700)
+        done = self._kisi("start", "--leerlauf", "30")
+        if done.returncode != 0:
+            raise RuntimeError(f"kisi server start failed:\n{done.stdout}{done.stderr}")
+        return self.env
+
+    def __exit__(self, *exc: object) -> None:
+        self._kisi("stop")
+
+
 def fresh(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
@@ -253,12 +280,11 @@ PHASES = ["read_registry", "collect", "check_all", "decide", "_app_findings",
           "_apply_waivers", "extract", "kennzahlen", "record_run", "write_outputs",
           "write_applied", "write_feedback"]
 # The phases that render reports (the rest reads, checks and computes).
-RENDER_PHASES = ["write_outputs", "write_applied", "write_feedback"]
+RENDER_PHASES = ["write_outputs", "write_applied"]
 OUTPUT_PREFIX = "write_outputs › "
-# write_feedback runs in a forked child (pipeline.forked) while the parent writes the other
-# outputs: its own duration, and how long the parent then still waited for it.
-IN_CHILD = "write_feedback"
-CHILD_WAIT = "waiting for the feedback child"
+# Called from within write_outputs (the feedback beside the audit trail, the ledger while
+# they render): shown under it, so that the top-level phases add up to the run.
+NESTED = ("write_feedback", "record_run")
 
 
 def _timed(spent: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -310,31 +336,15 @@ def run_phases(inbox: Path, out: Path, registry: Path | None, stichtag: date) ->
     import pipeline.report as report
 
     spent: dict[str, float] = defaultdict(float)
-
-    class TimedBackground:
-        """report.Background, timing the function in the child and the parent's wait."""
-
-        def __init__(self, fn: Callable[[], Any], enabled: bool = True) -> None:
-            def timed() -> tuple[float, Any]:
-                start = time.perf_counter()
-                value = fn()
-                return time.perf_counter() - start, value
-            self.job = real_background(timed, enabled)
-
-        def result(self) -> Any:
-            start = time.perf_counter()
-            seconds, value = self.job.result()
-            spent[CHILD_WAIT] += time.perf_counter() - start
-            spent[IN_CHILD] += seconds
-            return value
-
-    real_background = report.Background
     patched = [(report, name, name) for name in PHASES if hasattr(report, name)]
     patched += [(ns, attr, OUTPUT_PREFIX + lbl) for ns, attr, lbl in _output_writers()]
     originals = [(ns, attr, getattr(ns, attr)) for ns, attr, _ in patched]
     for ns, attr, lbl in patched:
         setattr(ns, attr, _timed(spent, lbl, getattr(ns, attr)))
-    report.Background = TimedBackground  # type: ignore[misc]
+    # Rendering on one core, in this process (what a forked child renders would not be
+    # timed here); the checking keeps its process pool (`pipeline.parallel.workers`).
+    real_workers = report.workers
+    report.workers = lambda: 1  # type: ignore[assignment]
     try:
         start = time.perf_counter()
         done = report.run_report(inbox, out, registry, stichtag)
@@ -342,16 +352,13 @@ def run_phases(inbox: Path, out: Path, registry: Path | None, stichtag: date) ->
     finally:
         for ns, attr, fn in originals:
             setattr(ns, attr, fn)
-        report.Background = real_background  # type: ignore[misc]
+        report.workers = real_workers  # type: ignore[assignment]
     result = {lbl: spent.get(lbl, 0.0) for _, _, lbl in patched}
-    if spent[IN_CHILD]:  # rendered in a forked child, concurrently with write_outputs
-        result["write_feedback"] = spent[IN_CHILD]
-        result[CHILD_WAIT] = spent[CHILD_WAIT]
-    sequential = {k: v for k, v in result.items()
-                  if not k.startswith(OUTPUT_PREFIX) and k != "write_feedback"}
-    if not spent[IN_CHILD]:
-        sequential["write_feedback"] = result.get("write_feedback", 0.0)
-    result["other"] = total - sum(sequential.values())
+    for name in NESTED:
+        if name in result:
+            result[OUTPUT_PREFIX + name] = result.pop(name)
+    top = {k: v for k, v in result.items() if not k.startswith(OUTPUT_PREFIX)}
+    result["other"] = total - sum(top.values())
     result["total"] = total
     return PhaseRun(result, len(done.entries), len(done.used), done.errors)
 
