@@ -8,7 +8,7 @@ INPUT ?= input
 OUTPUT ?= output
 STICHTAG ?=
 
-.PHONY: report test demo lint catalogue bench fuzz sanitize status clean install bytecode
+.PHONY: report test demo lint catalogue bench fuzz sanitize status clean install bytecode server
 
 # The editable install puts the checkout on sys.path with a plain .pth line ("compat"
 # mode): setuptools' default import finder costs every `kisi` start ≈ 12 ms of imports
@@ -44,6 +44,10 @@ demo: $(STAMP)
 ## status: the ledger per application and quarter
 status: $(STAMP)
 	$(BIN)/kisi status --output $(OUTPUT) --registry $(REGISTRY) $(if $(STICHTAG),--stichtag $(STICHTAG))
+
+## server: start the resident server (later kisi commands start without start-up; README)
+server: bytecode
+	$(BIN)/kisi server start
 
 ## bench: measure speed and memory (see docs/performance.md); BENCH_ARGS="--quick --repeat 1" for a short run, "--size 10000" adds ten thousand workbooks
 bench: bytecode
