@@ -13,6 +13,7 @@ from pipeline.resident import wire
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 OWN_COMMANDS = ("server",)  # run here, never by a server
+ANSWER_SECONDS = 30.0  # for the server to take the command (it forks in milliseconds)
 
 
 def delegate(args: list[str]) -> int | None:
@@ -46,9 +47,11 @@ def _run(sock, args: list[str]) -> int | None:
                "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask,
                "streams": streams}
     try:
+        sock.settimeout(ANSWER_SECONDS)  # a server that hangs: run here instead
         wire.send(sock, request, fds=[0, 1, 2])
         reply, _ = wire.receive(sock)
-    except OSError:
+        sock.settimeout(None)  # the command itself may take hours
+    except OSError:  # (a fork that cannot tell us its pid does not run the command)
         return None
     if reply is None or not isinstance(reply.get("pid"), int):
         return None  # refused (another program version, busy ending): run here
