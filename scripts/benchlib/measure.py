@@ -285,6 +285,9 @@ OUTPUT_PREFIX = "write_outputs › "
 # Called from within write_outputs (the feedback beside the audit trail, the ledger while
 # they render): shown under it, so that the top-level phases add up to the run.
 NESTED = ("write_feedback", "record_run")
+# What write_outputs' child renders (here in-process): the feedback, pruefpfad.xlsx,
+# herkunft.csv and the HTML page; those four are shown beside it too.
+CHILD_PART = "the child's part (feedback, pruefpfad.xlsx, herkunft.csv, HTML)"
 
 
 def _timed(spent: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -314,7 +317,8 @@ def _output_writers() -> list[tuple[Any, str, str]]:
                       and fn.__module__ == obj.__name__]
         elif (inspect.isfunction(obj) or inspect.isclass(obj)) and \
                 getattr(obj, "__module__", "").startswith("pipeline."):
-            found.append((write, name, name))
+            found.append((write, name, CHILD_PART if name == "Background" else name))
+    found += [(write, "_audit", "pruefpfad.xlsx"), (write, "_html", "uebersicht.html")]
     return found
 
 
