@@ -21,8 +21,12 @@ from pipeline.spec import Programme, load_template, template_versions
 from pipeline.validate import Checked
 
 # Results loaded ahead by a resident server (`keep_folder`): a fork of it finds them here
-# instead of reading and unpickling the files again. Path -> (the file's stat, result).
-KEPT: dict[str, tuple[tuple[int, int, int], Checked]] = {}
+# instead of reading and unpickling the files again. Path -> (the file's stat, result, its
+# bytes). A result is handed out once per process (the report changes what it is given:
+# findings are added, tables released); asked again (the same attachment twice), the
+# result is unpickled afresh from the bytes, as it would be read from its file.
+KEPT: dict[str, tuple[tuple[int, int, int], Checked, bytes]] = {}
+_HANDED_OUT: set[str] = set()
 KEPT_LIMIT = 5000  # results; a larger folder is not kept (memory of the server)
 USED: list[str] = []  # the cache folders this process used (told to a resident server)
 
@@ -36,6 +40,7 @@ def keep_folder(folder: str) -> int:
     number kept. Files are written once under their final name (atomically), so a file with
     the same inode, size and mtime still holds what was loaded."""
     KEPT.clear()
+    _HANDED_OUT.clear()
     try:
         names = [e.name for e in os.scandir(folder)
                  if e.name.endswith(".pickle") and not e.name.startswith("projekt-")]
@@ -48,11 +53,12 @@ def keep_folder(folder: str) -> int:
         try:
             with open(path, "rb") as f:
                 st = os.fstat(f.fileno())
-                checked = pickle.loads(f.read())
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+                data = f.read()
+            checked = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - a damaged entry is only not kept (`get` reads it)
             continue
         if isinstance(checked, Checked):
-            KEPT[path] = (_identity(st), checked)
+            KEPT[path] = (_identity(st), checked, data)
     return len(KEPT)
 
 
@@ -96,10 +102,14 @@ class CheckCache:
     def get(self, sha256: str, datei: str) -> Checked | None:
         path = self._path(sha256)
         if KEPT:
-            kept = KEPT.get(str(path))
+            key = str(path)
+            kept = KEPT.get(key)
             try:
                 if kept is not None and kept[0] == _identity(os.stat(path)):
-                    return relocate(kept[1], datei)
+                    if key not in _HANDED_OUT:
+                        _HANDED_OUT.add(key)
+                        return relocate(kept[1], datei)
+                    return relocate(pickle.loads(kept[2]), datei)
             except OSError:
                 return None
         try:

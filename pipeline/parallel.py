@@ -81,6 +81,8 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
         # rendering modules.
         few = _fork_few(todo, pool, n_workers, check, prog, known, cache, abandon)
         late = _load_cached(cached, cache, results, progress)  # (None: damaged, vanished)
+        if pool is None and n_workers > 1 and len(late) >= MIN_FILES_FOR_POOL:
+            pool = _pool(n_workers)  # many damaged cache entries: all cores again
         if late and pool is not None:
             refused += _submit(pool, pending, late, check, prog, known, cache)
             late = []
@@ -92,7 +94,7 @@ def check_all(received: Iterable[Received], check: Callable[..., Checked], prog:
         if pool is not None:
             _gather(pending, refused, results, check, prog, known, cache, progress)
         for job, files in ((few, todo), (late_job, late)):
-            if pool is None and files:
+            if files and (job is not None or pool is None):
                 checked = _few(job, files, check, prog, known, cache)
                 for (i, _r), data in zip(files, checked, strict=True):
                     results[i] = pickle.loads(data)

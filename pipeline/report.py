@@ -283,17 +283,18 @@ def _run(prog, spec, inbox, out_dir, registry, apps, reg_findings, known, store,
                           facts=facts, registry_path=registry,
                           registry_sha256=sha256_file(registry) if registry else "",
                           stichtag=stichtag or date.today())
+    # The ledger first: a run that cannot record what it received changes no report.
+    record_run(store.root, entries, result.stichtag, (prog.digest, spec.digest),
+               result.registry_sha256)
     progress.note("Schreibe Berichte, Prüfpfad und Rückmeldungen …")
     # Feedback (one pair of files per submission) and the audit trail in a child on the
-    # other core, the other consolidated outputs and the ledger here: independent files,
-    # so the bytes do not depend on this.
+    # other core, the other consolidated outputs here: independent files, so the bytes do
+    # not depend on this.
     folder = _folder_key(out_dir)
     state = store.root / "cache" / f"feedback-{folder}"
     feedback = write_outputs(
         result, out_dir, prog, result.stichtag, parallel=workers() > 1,
         state=store.root / "cache" / f"berichte-{folder}",
-        meanwhile=lambda: record_run(store.root, entries, result.stichtag,
-                                     (prog.digest, spec.digest), result.registry_sha256),
         beside=lambda: write_feedback(result, out_dir, prog, state=state))
     write_applied(out_dir / "ausnahmen_angewendet.csv", applied)
     result.outputs.append(out_dir / "ausnahmen_angewendet.csv")

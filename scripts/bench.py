@@ -463,10 +463,9 @@ def _phases_table(results: dict[str, Any], markdown: bool, which: str = "cold") 
             rows += [["  › " + n, f"{x:.2f}", f"{x / total * 100:.0f} %"]
                      for n, x in sorted(subs, key=lambda kv: -kv[1])]
     rows.append(["total in-process", f"{total:.2f}", "100 %"])
-    # Rendering: write_outputs (with the feedback) and write_applied, less the ledger that
-    # write_outputs writes meanwhile.
+    # Rendering: write_outputs (with the feedback) and write_applied.
     render = [n for n in measure.RENDER_PHASES if n in ph]
-    out = sum(ph[n] for n in render) - ph.get(measure.OUTPUT_PREFIX + "record_run", 0.0)
+    out = sum(ph[n] for n in render)
     counts = (f"{ph['#files']:,} files, {ph['#used']:,} used, {ph['#errors']:,} errors"
               if "#files" in ph else "")
     return "\n".join([
@@ -474,7 +473,7 @@ def _phases_table(results: dict[str, Any], markdown: bool, which: str = "cold") 
         "checking on the process pool as in the CLI, rendering on one core; no interpreter "
         "start-up)",
         table.render(["phase", "s", "share"], rows, markdown),
-        f"Report rendering on one core ({' + '.join(render)}, without the ledger) "
+        f"Report rendering on one core ({' + '.join(render)}) "
         f"{out:.2f} s = {out / total * 100:.0f} % of the "
         f"in-process {label} run, ≈ {out / cold * 100:.0f} % of the {label} subprocess "
         f"median ({cold:.2f} s)."])

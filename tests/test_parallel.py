@@ -90,6 +90,30 @@ def test_a_cached_result_that_cannot_be_loaded_is_checked(monkeypatch, workers, 
                                              if i % 3 != 0 or i % 6 == 0]
 
 
+class MostlyVanished(HalfCache):
+    """All but the first file seem cached, but no result can be loaded after all."""
+
+    def has(self, sha256: str) -> bool:
+        return sha256 != "0"
+
+    def get(self, sha256: str, datei: str) -> Checked | None:
+        return None
+
+
+def test_many_cached_results_lost_are_checked_on_a_pool(monkeypatch, tmp_path):
+    """The one uncached file goes to a forked child; the 29 that could not be loaded then
+    to a pool: both sets of results come back, in order."""
+    import pipeline.parallel as parallel
+
+    monkeypatch.setenv("KISI_WORKERS", "2")
+    pools = []
+    real_pool = parallel._pool
+    monkeypatch.setattr(parallel, "_pool", lambda n: pools.append(n) or real_pool(n))
+    results = check_all(received(30, []), checked_where, PROG, None, MostlyVanished(tmp_path))
+    assert [c.datei for c in results] == [f"datei{i}.xlsx" for i in range(30)]
+    assert all(c.readable for c in results) and pools == [2]
+
+
 def test_checking_starts_before_intake_has_finished(monkeypatch):
     """With a pool, the first files are handed out while later ones are still stored."""
     monkeypatch.setenv("KISI_WORKERS", "2")

@@ -166,6 +166,10 @@ def test_kept_results_are_used_only_while_their_file_is_unchanged(tmp_path):
         cache.dir = folder
         kept = cache.get("1" * 64, "a.xlsx")
         assert kept is checkcache.KEPT[str(path)][1]  # not read again
+        # the same attachment again (e.g. twice in one e-mail): an object of its own, as
+        # if read from the file; the report changes what it is given
+        again = cache.get("1" * 64, "a.xlsx")
+        assert again is not kept and again == kept and again.findings is not kept.findings
         assert cache.get("1" * 64, "b.xlsx").datei == "b.xlsx"  # relocated, a copy
         time.sleep(0.01)
         path.write_bytes(checkcache.dump(Checked("a.xlsx", "1" * 64, readable=False)))
@@ -207,3 +211,43 @@ def test_a_refusing_server_leaves_the_command_to_run_alone(tmp_path, monkeypatch
     message, n_fds = asked[0]
     assert message["args"] == ["report", "--input", "x", "--output", "y"] and n_fds == 3
     assert message["cwd"] == os.getcwd() and message["env"]["KISI_SERVER_DIR"] == str(private)
+
+
+def test_the_same_attachment_twice_with_a_waiver_as_on_its_own(make_workbook, tmp_path,
+                                                               server_dir):
+    """A warm run through the server hands out kept results: the same attachment twice in
+    one e-mail must not share one result (a cross-quarter finding counted twice, a waiver
+    applied to a list changed under it: review of session 6)."""
+    from decimal import Decimal
+
+    from pipeline.template.sample import valid_data
+    from tests.test_intake import XLSX, _mail
+    from tests.test_report import MUSTERSTADT, REGISTRY
+
+    _folder, env = server_dir
+    staff = [dict(r) for r in valid_data(MUSTERSTADT).rows["tblPersonal"]]
+    staff[0]["Arbeitgeberbrutto"] = Decimal("6500.00")  # a warning: PERSONAL_MONAT_HOCH
+    data = make_workbook(rows={"tblPersonal": staff}).read_bytes()
+    box = tmp_path / "eingang"
+    box.mkdir()
+    (box / "b.eml").write_bytes(_mail([("a.xlsx", data, XLSX), ("a.xlsx", data, XLSX)]))
+    registry = tmp_path / "r.csv"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    args = ["report", "--input", str(box), "--registry", str(registry), "--stichtag", STICHTAG]
+    alone_env = {**env, "KISI_SERVER": "0"}
+    assert _kisi([*args, "--output", str(tmp_path / "aus_allein")], alone_env).returncode == 0
+    with (tmp_path / "aus_allein" / "befunde.csv").open(encoding="utf-8") as fh:
+        warning = next(line for line in fh if "PERSONAL_MONAT_HOCH" in line)
+    sha = next(part for part in warning.split(",") if len(part) == 64)
+    (box / "ausnahmen.csv").write_text(
+        "sha256;regel;begruendung;von\n"
+        f"{sha[:12]};PERSONAL_MONAT_HOCH;Nachzahlung;A. Analyst\n", encoding="utf-8")
+    _start(env)
+    for _run in ("cold", "warm"):  # both through the server
+        first = _kisi([*args, "--output", str(tmp_path / "aus_dienst")], env)
+        assert first.returncode == 0, first.stderr
+    alone = _kisi([*args, "--output", str(tmp_path / "aus_allein")], alone_env)
+    assert alone.returncode == 0
+    files = _report_files(tmp_path / "aus_allein")
+    assert _report_files(tmp_path / "aus_dienst") == files
+    assert "Nachzahlung" in files["ausnahmen_angewendet.csv"].decode()

@@ -62,12 +62,8 @@ OLD_STATE = ("herkunft.xml",)  # what earlier versions kept there: removed
 
 def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
                   parallel: bool = False, state: Path | None = None,
-                  meanwhile: Callable[[], object] | None = None,
                   beside: Callable[[], T] | None = None) -> T | None:
     """`beside` runs first in the child (the report's feedback); its result is returned.
-    `meanwhile` runs here once the child renders (before this process renders its part;
-    with `parallel` false, after the child's part was rendered): the report writes its
-    ledger there, so that the serial work overlaps with the child's.
 
     One child, not one for the feedback and one for these reports: after each fork, every
     page either process writes to is copied first (measured: a second child cost ≈ 7,000
@@ -108,8 +104,6 @@ def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
                 run.memo()
 
         job = Background(child, enabled=parallel and (bool(todo) or beside is not None))
-        if meanwhile is not None:
-            meanwhile()
         # Each report is fsynced and put in place by a thread while the next one is
         # rendered; the records (which stat the files) are taken once all are in place.
         written = []

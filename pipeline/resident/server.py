@@ -169,6 +169,8 @@ class Server:
                     self.keep_results()
                 except _Stopped:
                     break
+                except Exception:  # noqa: BLE001 - only the head start is lost
+                    _log("Fehler beim Vorladen der Prüfergebnisse:\n" + traceback.format_exc())
             if self.listener not in ready:
                 continue
             try:
@@ -192,7 +194,8 @@ class Server:
         """Load the results of the cache folder the last report used."""
         from pipeline import checkcache
 
-        folders = [line for line in os.read(self.notes, 65536).decode().split("\n") if line]
+        text = os.read(self.notes, 65536).decode(errors="replace")
+        folders = [line for line in text.split("\n") if line]
         if folders:
             checkcache.keep_folder(folders[-1])
             gc.freeze()
@@ -475,8 +478,8 @@ def _serve(base: str, idle: float, ready: int | None) -> None:
     server = Server(base, idle)
     server.lock = lock
     try:
+        server.fingerprint = Fingerprint.of_program()  # before: an edit meanwhile counts
         preload()
-        server.fingerprint = Fingerprint.of_program()
         for sig in STOP_SIGNALS:
             signal.signal(sig, lambda *_: _stop(server))
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel

@@ -282,9 +282,9 @@ PHASES = ["read_registry", "collect", "check_all", "decide", "_app_findings",
 # The phases that render reports (the rest reads, checks and computes).
 RENDER_PHASES = ["write_outputs", "write_applied"]
 OUTPUT_PREFIX = "write_outputs › "
-# Called from within write_outputs (the feedback beside the audit trail, the ledger while
-# they render): shown under it, so that the top-level phases add up to the run.
-NESTED = ("write_feedback", "record_run")
+# Called from within write_outputs (the feedback, beside the audit trail): shown under it,
+# so that the top-level phases add up to the run.
+NESTED = ("write_feedback",)
 # What write_outputs' child renders (here in-process): the feedback, pruefpfad.xlsx,
 # herkunft.csv and the HTML page; those four are shown beside it too.
 CHILD_PART = "the child's part (feedback, pruefpfad.xlsx, herkunft.csv, HTML)"
