@@ -251,3 +251,26 @@ def test_the_same_attachment_twice_with_a_waiver_as_on_its_own(make_workbook, tm
     files = _report_files(tmp_path / "aus_allein")
     assert _report_files(tmp_path / "aus_dienst") == files
     assert "Nachzahlung" in files["ausnahmen_angewendet.csv"].decode()
+
+
+def test_sigterm_ends_the_command_its_workers_and_its_kisi(tmp_path, server_dir):
+    """`kill` of the command's kisi while its report checks files on a pool: the command,
+    its workers and the kisi all end, as the signal does on its own; the output folder's
+    lock is free again (review of session 6: orphaned workers held the connection)."""
+    _folder, env = server_dir
+    _start(env)
+    demo = subprocess.Popen([KISI, "demo", "--output", str(tmp_path / "demo")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = tmp_path / "demo" / "ausgabe" / "eingangsarchiv"
+    deadline = time.monotonic() + 120
+    while not store.exists() and demo.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # the workbooks are made; the report starts
+    time.sleep(0.3)  # checking on the pool
+    assert demo.poll() is None, "the demo ended before it could be interrupted"
+    demo.send_signal(signal.SIGTERM)
+    demo.communicate(timeout=60)
+    assert demo.returncode == -signal.SIGTERM
+    # nothing of it is left to hold the output folder: a report there runs at once
+    again = _kisi(["report", "--input", str(tmp_path / "demo" / "eingang"), "--output",
+                   str(tmp_path / "demo" / "ausgabe"), "--stichtag", "2027-02-15"], env)
+    assert again.returncode == 0, again.stderr

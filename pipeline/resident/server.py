@@ -129,6 +129,11 @@ class Server:
         # Each fork names the cache folder its report used; the server then loads those
         # results ahead for the next command (`checkcache.keep_folder`).
         self.notes, self.notes_to_server = os.pipe()
+        # The commands running, by pid: the connection to their `kisi`, which gets their
+        # exit status from here (the command's own processes never hold the connection,
+        # so a pool worker it leaves behind cannot keep its `kisi` waiting).
+        self.running: dict[int, socket.socket] = {}
+        self.wakeup, self.wakeup_to_server = os.pipe()  # SIGCHLD wakes the select
 
     def bind(self) -> None:
         """Listen on the socket path (bound under a temporary name, then renamed: a stale
@@ -152,14 +157,15 @@ class Server:
         self.listener.setblocking(False)  # select says when; a vanished command: skip
         while not self.stopping:
             try:
-                ready, _, _ = select.select([self.listener, self.notes], [], [],
+                ready, _, _ = select.select([self.listener, self.notes, self.wakeup], [], [],
                                             min(self.idle, 30.0))
+                self.reap()
             except _Stopped:
                 break
             if not ready:
                 if self.stale():
                     break
-                if time.monotonic() - last >= self.idle:
+                if not self.running and time.monotonic() - last >= self.idle:
                     _log("Hintergrunddienst endet: keine Befehle seit "
                          f"{self.idle / 60:.0f} Minuten.")
                     break
@@ -180,15 +186,60 @@ class Server:
             except OSError:  # the command gave up meanwhile
                 continue
             last = time.monotonic()
+            kept = False
             try:
-                self.handle(conn)
+                kept = self.handle(conn)
             except _Stopped:
                 break
             except Exception:  # noqa: BLE001 - one bad request must not end the server
                 _log("Fehler bei einer Anfrage:\n" + traceback.format_exc())
             finally:
-                conn.close()
+                if not kept:
+                    conn.close()
         self.close()
+        self.finish_running()
+
+    def reap(self) -> None:
+        """Tell each `kisi` whose command ended how it ended."""
+        try:
+            os.read(self.wakeup, 4096)
+        except BlockingIOError:
+            pass
+        while self.running:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self._ended(pid, status)
+
+    def finish_running(self) -> None:
+        """Stopping: no new commands; those running are waited for and answered."""
+        for pid in list(self.running):
+            while True:
+                try:
+                    _pid, status = os.waitpid(pid, 0)
+                    break
+                except InterruptedError:  # pragma: no cover - PEP 475 retries
+                    continue
+                except _Stopped:
+                    continue  # a second SIGTERM: still answer the commands
+                except ChildProcessError:
+                    status = None
+                    break
+            self._ended(pid, status)
+
+    def _ended(self, pid: int, status: int | None) -> None:
+        conn = self.running.pop(pid, None)
+        if conn is None:
+            return
+        code = os.waitstatus_to_exitcode(status) if status is not None else 1
+        try:
+            wire.send(conn, {"signal": -code} if code < 0 else {"code": code})
+        except OSError:
+            pass  # the command's kisi is gone
+        conn.close()
 
     def keep_results(self) -> None:
         """Load the results of the cache folder the last report used."""
@@ -211,17 +262,18 @@ class Server:
         self.listener.close()
         self.listener = None
 
-    def handle(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> bool:
+        """One request; True if `conn` now belongs to a running command."""
         conn.settimeout(10.0)
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _pid, uid, _gid = struct.unpack("3i", creds)
         if uid != os.getuid():
-            return
+            return False
         message, fds = wire.receive(conn, max_fds=3)
         try:
             if message is None:  # (a newer program may speak otherwise)
                 self.stale()
-                return
+                return False
             op = message.get("op")
             if op == "status":
                 wire.send(conn, self.status())
@@ -233,8 +285,16 @@ class Server:
                 refusal = self.refusal(message, fds)
                 if refusal:
                     wire.send(conn, {"refused": refusal})
-                    return
+                    return False
+                # The command's kisi says "go" once it is ready to forward signals; if it
+                # gave up meanwhile (its timeout), nothing runs: never twice.
+                wire.send(conn, {"ready": True})
+                go, _ = wire.receive(conn)
+                if not go or go.get("go") is not True:
+                    return False
                 self.fork(conn, message, fds)
+                return True
+            return False
         finally:
             wire._close_all(fds)
 
@@ -266,27 +326,42 @@ class Server:
         return False
 
     def fork(self, conn: socket.socket, message: dict, fds: list[int]) -> None:
+        """Run the command in a fork, in a process group of its own (the command's kisi
+        forwards Ctrl-C and the like to the group, as a terminal does to its foreground
+        job: pool workers included)."""
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                os.setpgid(0, 0)
+                conn.close()
                 self.listener.close()  # type: ignore[union-attr]
-                if self.lock is not None:
-                    os.close(self.lock)
-                os.close(self.notes)
-                code = run_forked(conn, message, fds, self.notes_to_server)
+                for fd in (self.lock, self.notes, self.wakeup, self.wakeup_to_server):
+                    if fd is not None:
+                        os.close(fd)
+                code = run_forked(message, fds, self.notes_to_server)
             finally:
                 os._exit(code)
+        try:
+            os.setpgid(pid, pid)  # (both sides, as shells do: the group exists either way)
+        except OSError:
+            pass  # it has already set it, or already ended
+        self.running[pid] = conn
         self.served += 1
+        conn.settimeout(None)
+        try:
+            wire.send(conn, {"pid": pid})
+        except OSError:
+            pass  # its kisi is gone; the command still runs to its end, like a nohup
 
 
-def run_forked(conn: socket.socket, message: dict, fds: list[int], notes: int) -> int:
-    """In the fork: become the command (its streams, folder, environment, umask), run it,
-    send back its exit code."""
+def run_forked(message: dict, fds: list[int], notes: int) -> int:
+    """In the fork: become the command (its streams, folder, environment, umask) and run
+    it; its exit code."""
+    signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in RESET_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
-    conn.settimeout(None)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
     wire._close_all([fd for fd in fds if fd > 2])
@@ -296,11 +371,9 @@ def run_forked(conn: socket.socket, message: dict, fds: list[int], notes: int) -
     time.tzset()
     os.umask(int(message.get("umask", 0o022)))
     _adopt_streams(message.get("streams") or [])
-    wire.send(conn, {"pid": os.getpid()})
     code = command(message["args"])
-    _note_folders(notes)  # before the answer: the next command may follow at once
-    wire.send(conn, {"code": code})
-    return 0
+    _note_folders(notes)
+    return code
 
 
 def _note_folders(notes: int) -> None:
@@ -482,7 +555,10 @@ def _serve(base: str, idle: float, ready: int | None) -> None:
         preload()
         for sig in STOP_SIGNALS:
             signal.signal(sig, lambda *_: _stop(server))
-        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the kernel
+        os.set_blocking(server.wakeup, False)
+        os.set_blocking(server.wakeup_to_server, False)
+        signal.set_wakeup_fd(server.wakeup_to_server)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # (wakes the select: see reap)
         server.bind()
     except BaseException as err:
         _tell(ready, f"{type(err).__name__}: {err}")
