@@ -134,6 +134,7 @@ class Server:
         # so a pool worker it leaves behind cannot keep its `kisi` waiting).
         self.running: dict[int, socket.socket] = {}
         self.wakeup, self.wakeup_to_server = os.pipe()  # SIGCHLD wakes the select
+        self.to_keep: str | None = None  # a cache folder to load once no command runs
 
     def bind(self) -> None:
         """Listen on the socket path (bound under a temporary name, then renamed: a stale
@@ -171,6 +172,8 @@ class Server:
                     break
                 continue
             if self.notes in ready:
+                self.read_notes()
+            if self.to_keep is not None and not self.running:
                 try:
                     self.keep_results()
                 except _Stopped:
@@ -205,7 +208,7 @@ class Server:
             os.read(self.wakeup, 4096)
         except BlockingIOError:
             pass
-        while self.running:
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -231,24 +234,39 @@ class Server:
             self._ended(pid, status)
 
     def _ended(self, pid: int, status: int | None) -> None:
+        code = os.waitstatus_to_exitcode(status) if status is not None else 1
+        self._answer(pid, {"signal": -code} if code < 0 else {"code": code})
+
+    def _answer(self, pid: int, answer: dict) -> None:
         conn = self.running.pop(pid, None)
         if conn is None:
-            return
-        code = os.waitstatus_to_exitcode(status) if status is not None else 1
+            return  # answered already (its "done" note)
         try:
-            wire.send(conn, {"signal": -code} if code < 0 else {"code": code})
+            wire.send(conn, answer)
         except OSError:
             pass  # the command's kisi is gone
         conn.close()
+
+    def read_notes(self) -> None:
+        """What the commands' processes tell: "done PID CODE" just before one ends (its
+        kisi is answered at once, not after the process is torn down), "keep FOLDER" for
+        the cache folder its report used."""
+        for line in os.read(self.notes, 65536).decode(errors="replace").splitlines():
+            kind, _, rest = line.partition(" ")
+            if kind == "keep" and rest:
+                self.to_keep = rest
+            elif kind == "done":
+                pid, _, code = rest.partition(" ")
+                if pid.isdigit() and code.lstrip("-").isdigit():
+                    self._answer(int(pid), {"code": int(code)})
 
     def keep_results(self) -> None:
         """Load the results of the cache folder the last report used."""
         from pipeline import checkcache
 
-        text = os.read(self.notes, 65536).decode(errors="replace")
-        folders = [line for line in text.split("\n") if line]
-        if folders:
-            checkcache.keep_folder(folders[-1])
+        folder, self.to_keep = self.to_keep, None
+        if folder:
+            checkcache.keep_folder(folder)
             gc.freeze()
 
     def close(self) -> None:
@@ -372,18 +390,24 @@ def run_forked(message: dict, fds: list[int], notes: int) -> int:
     os.umask(int(message.get("umask", 0o022)))
     _adopt_streams(message.get("streams") or [])
     code = command(message["args"])
-    _note_folders(notes)
+    _note(notes, code)
     return code
 
 
-def _note_folders(notes: int) -> None:
+def _note(notes: int, code: int) -> None:
+    """Tell the server the cache folder the report used and that the command is done
+    (each line one atomic write to the pipe)."""
     from pipeline import checkcache
 
-    if checkcache.USED:
-        try:
-            os.write(notes, (checkcache.USED[-1] + "\n").encode()[:4096])
-        except OSError:
-            pass
+    lines = [f"keep {checkcache.USED[-1]}\n"] if checkcache.USED else []
+    lines.append(f"done {os.getpid()} {code}\n")
+    for line in lines:
+        data = line.encode()
+        if len(data) <= select.PIPE_BUF:
+            try:
+                os.write(notes, data)
+            except OSError:
+                pass
 
 
 def _adopt_streams(encodings: list) -> None:
