@@ -26,10 +26,24 @@ class ChildFailed(RuntimeError):
     """The child died or raised something that could not be sent back."""
 
 
+_ENDING: set[int] = set()  # children whose result came, not yet reaped (see `result`)
+
+
+def _reap_ended() -> None:
+    for pid in list(_ENDING):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _ENDING.discard(pid)
+
+
 class Background(Generic[T]):
     """`fn()` started in a child process; `result()` waits for it."""
 
     def __init__(self, fn: Callable[[], T], enabled: bool = True) -> None:
+        _reap_ended()
         self._value: T | None = None
         self._pid = 0
         self._fd = -1
@@ -48,12 +62,17 @@ class Background(Generic[T]):
         if not self._pid:
             return self._value  # type: ignore[return-value]
         with os.fdopen(self._fd, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(self._pid, 0)
-        self._pid = 0
-        if not payload:
-            raise ChildFailed(f"Hintergrundprozess abgebrochen (Status {status})")
-        kind, value = pickle.loads(payload)
+            payload = pipe.read()  # (the child closes its end once it has written)
+        pid, self._pid = self._pid, 0
+        try:
+            kind, value = pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - nothing or a torn payload: the child died
+            _, status = os.waitpid(pid, 0)
+            raise ChildFailed(f"Hintergrundprozess abgebrochen (Status {status})") from None
+        # A whole result: the child is only ending. Its process is reaped later, not waited
+        # for here (tearing down a large forked process takes milliseconds).
+        _ENDING.add(pid)
+        _reap_ended()
         if kind == "raised":
             raise value
         if kind == "failed":
@@ -74,6 +93,19 @@ class Background(Generic[T]):
         self._pid = 0
 
 
+def _close_inherited(keep: int) -> None:
+    try:
+        open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: the first descriptors (ample for a report's few)
+        open_fds = list(range(3, 1024))
+    for fd in open_fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def _child(fn: Callable[[], object], write_fd: int) -> None:
     code = 0
     try:
@@ -86,6 +118,9 @@ def _child(fn: Callable[[], object], write_fd: int) -> None:
                 pickle.loads(payload)  # an exception that pickles but does not unpickle
             except Exception:  # noqa: BLE001
                 payload = pickle.dumps(("failed", traceback.format_exc()))
+        # Let go of every descriptor inherited from the parent (the run's lock file above
+        # all) before the parent hears back: it does not wait for this process to end.
+        _close_inherited(keep=write_fd)
         with os.fdopen(write_fd, "wb") as pipe:
             pipe.write(payload)
     finally:
