@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -21,11 +22,19 @@ class UsageExit(click.ClickException):
     exit_code = 2
 
 
+# What strptime's "%Y-%m-%d" accepts, without strptime (its first call imports and builds
+# its locale tables: ≈ 13 ms of every `kisi report --stichtag …`).
+ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+
+
 def _stichtag(_ctx, _param, value: str | None) -> date | None:
     if value is None:
         return None
+    found = ISO_DATE.fullmatch(value)
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
+        if found is None:
+            raise ValueError(value)
+        return date(*(int(part) for part in found.groups()))
     except ValueError:
         raise click.BadParameter(f"„{value}“ ist kein Datum im Format JJJJ-MM-TT.") from None
 

@@ -142,3 +142,26 @@ def test_console_script_report_output_reaches_a_pipe(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert "0 Datei(en) in" in done.stdout and (tmp_path / "aus" / "kennzahlen.csv").is_file()
+
+
+@pytest.mark.parametrize("value", ["2026-05-15", "2026-5-1", "2028-02-29", "2026-02-30",
+                                   "26-05-15", "2026-05-15x", " 2026-05-15", "2026-13-01",
+                                   "20260515", "2026-005-01", "2026/05/15", ""])
+def test_stichtag_is_read_as_strptime_reads_it(value):
+    """The Stichtag is parsed without strptime (its first call costs ≈ 13 ms of start-up):
+    the same dates, the same refusals (for ASCII input; strptime also reads other digits)."""
+    from datetime import datetime
+
+    import click
+
+    from pipeline.cli import _stichtag
+
+    try:
+        expected = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(click.BadParameter, match="kein Datum im Format JJJJ-MM-TT"):
+            _stichtag(None, None, value)
+    else:
+        assert _stichtag(None, None, value) == expected

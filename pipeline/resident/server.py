@@ -93,6 +93,10 @@ def preload() -> None:
 
     report.import_rendering()
     report.import_openpyxl()
+    import codecs
+    import concurrent.futures.process  # noqa: F401 - the pool of a run with many new files
+    import multiprocessing.context  # noqa: F401
+
     import pipeline.aggregate  # noqa: F401
     import pipeline.feedback  # noqa: F401
     import pipeline.ledger  # noqa: F401
@@ -105,6 +109,8 @@ def preload() -> None:
     from pipeline.checkcache import code_digest
     from pipeline.spec import load_programme, load_template, template_versions
 
+    for name in ("cp437", "utf_16_le", "utf_8_sig"):  # zip member names, CSV and text files
+        codecs.lookup(name)
     code_digest()  # (the sources cannot change under it: see Fingerprint)
     load_programme()
     load_template()
