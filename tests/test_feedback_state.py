@@ -4,7 +4,7 @@ what changed, and the files are always the ones a run without state writes."""
 from __future__ import annotations
 
 import email
-import json
+import marshal
 import os
 import time
 from dataclasses import replace
@@ -19,6 +19,7 @@ from pipeline.feedback import FOLDER, write_feedback
 from pipeline.feedback.state import FILE
 from pipeline.findings import Finding, Severity
 from pipeline.intake import TZ
+from pipeline.outputs.records import FORMAT
 from pipeline.report import run_report
 from pipeline.select import USED
 from pipeline.spec import load_programme
@@ -97,7 +98,7 @@ def test_unchanged_rerun_writes_nothing_and_matches_a_run_without_state(result, 
     plain = write_feedback(result, tmp_path / "plain", PROG)  # the old way: always write
     assert plain == [tmp_path / "plain" / p.relative_to(out) for p in second]
     assert _files(out) == _files(tmp_path / "plain")
-    assert set(json.loads((state / FILE).read_bytes())["files"]) == \
+    assert set(marshal.loads((state / FILE).read_bytes())["files"]) == \
         {p.stem for p in second}
 
 
@@ -175,11 +176,12 @@ def test_superseded_submission_drops_its_files_and_record(result, tmp_path, writ
     assert writes == []
     assert {p.name for p in left} == {p.name for p in paths} - _pair(paths, gone.received.sha256)
     assert sorted(p.name for p in left) == sorted(_files(out))
-    assert set(json.loads((state / FILE).read_bytes())["files"]) == {p.stem for p in left}
+    assert set(marshal.loads((state / FILE).read_bytes())["files"]) == {p.stem for p in left}
 
 
-@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1, "files": []}',
-                                    b'{"format": 1, "files": {"x": 5}}', b"[]"])
+@pytest.mark.parametrize("damage", [
+    b"", b"{not marshal", marshal.dumps({"format": 1, "files": []}),
+    marshal.dumps({"format": FORMAT, "files": {"x": 5}}), marshal.dumps([])])
 def test_unreadable_state_means_write_everything(result, tmp_path, writes, damage):
     out, state = tmp_path / "out", tmp_path / "state"
     paths = write_feedback(result, out, PROG, state=state)
@@ -210,7 +212,7 @@ def test_interrupted_run_keeps_the_records_of_untouched_files(result, tmp_path, 
     with pytest.raises(OSError):
         write_feedback(changed, out, PROG, state=state)
     monkeypatch.setattr(feedback, "write_bytes", real)
-    records = json.loads((state / FILE).read_bytes())["files"]
+    records = marshal.loads((state / FILE).read_bytes())["files"]
     assert set(records) == {p.stem for p in paths}  # nothing forgotten
     assert write_feedback(changed, out, PROG, state=state) == paths
     assert _files(out) == _files_of(changed, tmp_path / "fresh")

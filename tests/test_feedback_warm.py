@@ -6,6 +6,7 @@ without zipping the confirmation's constant parts again (kept in bestaetigung.js
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import pickle
 import re
@@ -128,7 +129,7 @@ def test_a_warm_run_writes_its_one_draft_without_the_email_package(tmp_path):
     target = next(p for p in sorted(folder.iterdir()) if p.suffix == ".xlsx")
     target.unlink()
     (state,) = (tmp_path / "aus").glob(f"*/cache/feedback-*/{FILE}")
-    memo = json.loads(state.read_bytes())["memo"]
+    memo = marshal.loads(state.read_bytes())["memo"]
     assert {key.split("\n")[0] for key in memo} >= {"addresses", "fold", "to"}
     assert run() == "[]"
     assert _files(tmp_path / "aus") == before
@@ -223,11 +224,11 @@ def test_record_stamps_notice_every_change(tmp_path):
     a, b = tmp_path / "a.xlsx", tmp_path / "b.eml"
     a.write_bytes(b"1")
     b.write_bytes(b"2")
-    path = tmp_path / "state.json"
+    path = tmp_path / "state.marshal"
     rec = records.Records(path, "env")
     rec.record("x", "d1", [a, str(b)])
     rec.save(complete=True)
-    assert json.loads(path.read_bytes())["format"] == records.FORMAT
+    assert marshal.loads(path.read_bytes())["format"] == records.FORMAT
     again = records.Records(path, "env")
     assert again.unchanged("x", "d1", [str(b), a])  # any order, Path or str
     assert not records.Records(path, "env").unchanged("x", "d2", [a, b])
@@ -238,9 +239,9 @@ def test_record_stamps_notice_every_change(tmp_path):
     b.write_bytes(b"3")  # same size, mtime put back: the ctime tells
     os.utime(b, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert not records.Records(path, "env").unchanged("x", "d1", [a, b])
-    old = json.loads(path.read_bytes())
-    old["format"] = 2
-    path.write_text(json.dumps(old))
+    old = marshal.loads(path.read_bytes())
+    old["format"] = 3
+    path.write_bytes(marshal.dumps(old))
     assert records.Records(path, "env").old == {}
 
 

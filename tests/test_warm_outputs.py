@@ -5,7 +5,7 @@ for byte what a fresh run writes."""
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import shutil
 from datetime import date, datetime
@@ -182,17 +182,17 @@ def test_damaged_state_only_costs_time(inbox, tmp_path, damage):
     state = next((store / "cache").glob("berichte-*"))
     records, blob = state / write.STATE_FILE, state / write.LINEAGE_CHUNKS
     if damage == "records":
-        records.write_bytes(b"{kein json")
+        records.write_bytes(b"{kein marshal")
     elif damage == "blob":  # same size, other bytes: the stat check notices the change
         blob.write_bytes(b"<" * blob.stat().st_size)
     elif damage == "blob_short":
         blob.write_bytes(b"")
     else:  # offsets past the end of the XML (the file itself is intact)
-        data = json.loads(records.read_bytes())
+        data = marshal.loads(records.read_bytes())
         extra = data["files"][write.BACKGROUND][2]
         for span in extra["chunks"].values():
             span[0] += 10**9
-        records.write_bytes(json.dumps(data).encode())
+        records.write_bytes(marshal.dumps(data))
     _workbook(box, "06431903_PJ1_Q2_korrektur.xlsx", Identity(*APPS[2], 1, 2), 25,
               corrected=True)
     run_report(box, out, registry, STICHTAG, store_dir=store)

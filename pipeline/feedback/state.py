@@ -29,7 +29,8 @@ from pipeline.checkcache import code_digest
 from pipeline.outputs import records
 from pipeline.spec import Programme, load_programme, load_template, template_versions
 
-FILE = "rueckmeldungen.json"
+FILE = "rueckmeldungen.marshal"
+OLD_FILE = "rueckmeldungen.json"  # what earlier versions kept: removed
 
 
 @cache
@@ -68,3 +69,4 @@ class Records(records.Records):
 
     def __init__(self, folder: Path, prog: Programme) -> None:
         super().__init__(folder / FILE, environment(prog))
+        (folder / OLD_FILE).unlink(missing_ok=True)

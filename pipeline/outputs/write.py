@@ -51,13 +51,13 @@ LINEAGE_CSV = "herkunft.csv"
 IN_CHILD = (BACKGROUND, LINEAGE_CSV, HTML)  # rendered by the forked child, in this order
 # (the two that show the lineage rows cut them once, there): the parent then needs
 # neither jinja2, nor the audit modules, nor the lineage, and the two cores are evenly busy
-STATE_FILE = "berichte.json"  # the records, in the caller's state folder
+STATE_FILE = "berichte.marshal"  # the records, in the caller's state folder
 LINEAGE_CHUNKS = "herkunft.deflate"  # the Herkunft rows of pruefpfad.xlsx, compressed,
 # same folder (`audit_lineage.Blob`)
 PARTS_MEMO = "herkunft-teile"  # in the records' memo: the rows per figure of each lineage
 # part (`lineage.memo`), valid while the environment is the same
 T = TypeVar("T")
-OLD_STATE = ("herkunft.xml",)  # what earlier versions kept there: removed
+OLD_STATE = ("herkunft.xml", "berichte.json")  # what earlier versions kept there: removed
 
 
 def write_outputs(result, out_dir: Path, prog: Programme, stichtag: date,
