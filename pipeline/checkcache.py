@@ -35,30 +35,46 @@ def _identity(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def keep_folder(folder: str) -> int:
-    """Load every result of one cache folder into `KEPT` (replacing what was kept); the
-    number kept. Files are written once under their final name (atomically), so a file with
-    the same inode, size and mtime still holds what was loaded."""
-    KEPT.clear()
-    _HANDED_OUT.clear()
-    try:
-        names = [e.name for e in os.scandir(folder)
-                 if e.name.endswith(".pickle") and not e.name.startswith("projekt-")]
-    except OSError:
-        return 0
-    if len(names) > KEPT_LIMIT:
-        return 0
-    for name in names:
-        path = os.path.join(folder, name)
+class Keeping:
+    """Loads the results of one cache folder into `KEPT` (replacing what was kept), a few
+    at a time (`step`): a resident server does it between commands and answers a command
+    that arrives meanwhile at once (what is not loaded yet is read from its file). Files
+    are written once under their final name (atomically), so a file with the same inode,
+    size and mtime still holds what was loaded."""
+
+    def __init__(self, folder: str) -> None:
+        KEPT.clear()
+        _HANDED_OUT.clear()
+        self.folder = folder
         try:
-            with open(path, "rb") as f:
-                st = os.fstat(f.fileno())
-                data = f.read()
-            checked = pickle.loads(data)
-        except Exception:  # noqa: BLE001 - a damaged entry is only not kept (`get` reads it)
-            continue
-        if isinstance(checked, Checked):
-            KEPT[path] = (_identity(st), checked, data)
+            names = [e.name for e in os.scandir(folder)
+                     if e.name.endswith(".pickle") and not e.name.startswith("projekt-")]
+        except OSError:
+            names = []
+        self.todo = names if len(names) <= KEPT_LIMIT else []
+
+    def step(self, count: int) -> bool:
+        """Load up to `count` more; True while some are left."""
+        batch, self.todo = self.todo[:count], self.todo[count:]
+        for name in batch:
+            path = os.path.join(self.folder, name)
+            try:
+                with open(path, "rb") as f:
+                    st = os.fstat(f.fileno())
+                    data = f.read()
+                checked = pickle.loads(data)
+            except Exception:  # noqa: BLE001 - a damaged entry is only not kept (`get` reads it)
+                continue
+            if isinstance(checked, Checked):
+                KEPT[path] = (_identity(st), checked, data)
+        return bool(self.todo)
+
+
+def keep_folder(folder: str) -> int:
+    """Load every result of one cache folder into `KEPT` (see `Keeping`); the number kept."""
+    keeping = Keeping(folder)
+    while keeping.step(256):
+        pass
     return len(KEPT)
 
 

@@ -27,6 +27,7 @@ from pipeline.resident import wire
 
 STREAM_MODES = ("r", "w", "w")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+KEEP_BATCH = 24  # results loaded between two looks for a command (≈ 2 ms)
 RESET_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD)
 
 
@@ -141,6 +142,7 @@ class Server:
         self.running: dict[int, socket.socket] = {}
         self.wakeup, self.wakeup_to_server = os.pipe()  # SIGCHLD wakes the select
         self.to_keep: str | None = None  # a cache folder to load once no command runs
+        self.keeping = None  # checkcache.Keeping while that folder is being loaded
 
     def bind(self) -> None:
         """Listen on the socket path (bound under a temporary name, then renamed: a stale
@@ -163,12 +165,24 @@ class Server:
         last = time.monotonic()
         self.listener.setblocking(False)  # select says when; a vanished command: skip
         while not self.stopping:
+            loading = self.keeping is not None and not self.running
             try:
                 ready, _, _ = select.select([self.listener, self.notes, self.wakeup], [], [],
-                                            min(self.idle, 30.0))
+                                            0 if loading else min(self.idle, 30.0))
                 self.reap()
             except _Stopped:
                 break
+            if not ready and loading:
+                try:  # a few results at a time: a command that comes meanwhile waits little
+                    if not self.keeping.step(KEEP_BATCH):  # type: ignore[union-attr]
+                        self.keeping = None
+                        gc.freeze()
+                except _Stopped:
+                    break
+                except Exception:  # noqa: BLE001 - only the head start is lost
+                    self.keeping = None
+                    _log("Fehler beim Vorladen der Prüfergebnisse:\n" + traceback.format_exc())
+                continue
             if not ready:
                 if self.stale():
                     break
@@ -267,13 +281,12 @@ class Server:
                     self._answer(int(pid), {"code": int(code)})
 
     def keep_results(self) -> None:
-        """Load the results of the cache folder the last report used."""
+        """Start loading the results of the cache folder the last report used."""
         from pipeline import checkcache
 
         folder, self.to_keep = self.to_keep, None
         if folder:
-            checkcache.keep_folder(folder)
-            gc.freeze()
+            self.keeping = checkcache.Keeping(folder)
 
     def close(self) -> None:
         if self.listener is None:
