@@ -274,3 +274,25 @@ def test_sigterm_ends_the_command_its_workers_and_its_kisi(tmp_path, server_dir)
     again = _kisi(["report", "--input", str(tmp_path / "demo" / "eingang"), "--output",
                    str(tmp_path / "demo" / "ausgabe"), "--stichtag", "2027-02-15"], env)
     assert again.returncode == 0, again.stderr
+
+
+def test_results_kept_in_part_are_used_and_the_rest_is_read(tmp_path):
+    """The server loads the kept results a few at a time; a command that comes meanwhile
+    finds some in memory and reads the others from their files."""
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    for digit in "12":
+        (folder / f"{digit * 64}.pickle").write_bytes(
+            checkcache.dump(Checked(f"{digit}.xlsx", digit * 64, readable=True)))
+    try:
+        keeping = checkcache.Keeping(str(folder))
+        assert keeping.step(1) is True and len(checkcache.KEPT) == 1
+        cache = checkcache.CheckCache.__new__(checkcache.CheckCache)
+        cache.dir = folder
+        got = {d: cache.get(d * 64, f"{d}.xlsx") for d in "12"}
+        assert {d: c.datei for d, c in got.items()} == {"1": "1.xlsx", "2": "2.xlsx"}
+        kept_path = next(iter(checkcache.KEPT))
+        assert sum(c is checkcache.KEPT[kept_path][1] for c in got.values()) == 1
+        assert keeping.step(1) is False and len(checkcache.KEPT) == 2
+    finally:
+        checkcache.KEPT.clear()
