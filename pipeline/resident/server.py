@@ -194,12 +194,7 @@ class Server:
             if self.notes in ready:
                 self.read_notes()
             if self.to_keep is not None and not self.running:
-                try:
-                    self.keep_results()
-                except _Stopped:
-                    break
-                except Exception:  # noqa: BLE001 - only the head start is lost
-                    _log("Fehler beim Vorladen der Prüfergebnisse:\n" + traceback.format_exc())
+                self.keep_results()  # (loaded a few at a time above, between looks)
             if self.listener not in ready:
                 continue
             try:
