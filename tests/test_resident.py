@@ -296,3 +296,50 @@ def test_results_kept_in_part_are_used_and_the_rest_is_read(tmp_path):
         assert keeping.step(1) is False and len(checkcache.KEPT) == 2
     finally:
         checkcache.KEPT.clear()
+
+
+def _demo_when_reporting(tmp_path: Path, env: dict, **popen) -> subprocess.Popen:
+    """`kisi demo` through the server, returned once its report has started."""
+    demo = subprocess.Popen([KISI, "demo", "--output", str(tmp_path / "demo")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen)
+    store = tmp_path / "demo" / "ausgabe" / "eingangsarchiv"
+    deadline = time.monotonic() + 120
+    while not store.exists() and demo.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert demo.poll() is None, "the demo ended before its report could be reached"
+    return demo
+
+
+def test_a_signal_the_kisi_ignores_is_ignored_by_the_command(tmp_path, server_dir):
+    """`nohup kisi …`: a hangup neither ends the kisi nor the command in the server
+    (second review of session 6)."""
+    _folder, env = server_dir
+    _start(env)
+    demo = _demo_when_reporting(
+        tmp_path, env, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    demo.send_signal(signal.SIGHUP)
+    out, err = demo.communicate(timeout=120)
+    assert demo.returncode == 0, err
+    assert "Demo: 191 Dateien" in out
+
+
+def test_a_stopped_command_whose_kisi_is_killed_is_hung_up(tmp_path, server_dir):
+    """Ctrl-Z, then the kisi is killed: the command (stopped, in the server) gets SIGHUP and
+    SIGCONT, as a terminal's stopped job does, and leaves the output folder free."""
+    _folder, env = server_dir
+    _start(env)
+    demo = _demo_when_reporting(tmp_path, env)
+    demo.send_signal(signal.SIGTSTP)
+    time.sleep(0.3)
+    demo.kill()
+    demo.communicate(timeout=30)
+    deadline = time.monotonic() + 60
+    while True:  # the command and its workers end; then a report there runs
+        again = _kisi(["report", "--input", str(tmp_path / "demo" / "eingang"), "--output",
+                       str(tmp_path / "demo" / "ausgabe"), "--stichtag", "2027-02-15"], env)
+        if again.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert again.returncode == 0, again.stderr
+    assert "Hintergrunddienst läuft" in _kisi(["server", "status"], env).stdout

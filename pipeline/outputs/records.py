@@ -67,7 +67,7 @@ class Records:
                 self.old = data["files"]
                 memo = data.get("memo", {})
                 self.memo = memo if isinstance(memo, dict) else {}
-        except (OSError, ValueError, EOFError, TypeError):
+        except Exception:  # noqa: BLE001 - damaged (even a huge length read): write everything
             self.old = {}
 
     def digest(self, inputs: tuple) -> str:

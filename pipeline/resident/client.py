@@ -53,9 +53,12 @@ def _run(sock, args: list[str]) -> int | None:
         streams.append([getattr(stream, "encoding", None), getattr(stream, "errors", None)])
     umask = os.umask(0o022)
     os.umask(umask)
+    # What this process ignores (`nohup`, a background job's Ctrl-C) the command ignores
+    # too, and it is not forwarded.
+    ignored = [int(sig) for sig in FORWARDED if signal.getsignal(sig) == signal.SIG_IGN]
     request = {"op": "run", "protocol": wire.PROTOCOL, "identity": wire.identity(),
                "args": args, "cwd": cwd, "env": dict(os.environ), "umask": umask,
-               "streams": streams}
+               "streams": streams, "ignored": ignored}
     try:
         sock.settimeout(ANSWER_SECONDS)  # a server that hangs: run here instead
         wire.send(sock, request, fds=[0, 1, 2])
@@ -68,7 +71,7 @@ def _run(sock, args: list[str]) -> int | None:
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     group: list[int] = []
     previous = {sig: signal.signal(sig, lambda sig, _frame: _forward(group, sig))
-                for sig in FORWARDED}
+                for sig in FORWARDED if int(sig) not in ignored}
     try:
         sock.settimeout(None)  # the command itself may take hours
         try:

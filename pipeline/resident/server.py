@@ -27,6 +27,8 @@ from pipeline.resident import wire
 
 STREAM_MODES = ("r", "w", "w")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+IGNORABLE = {int(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                               signal.SIGTSTP)}
 KEEP_BATCH = 24  # results loaded between two looks for a command (≈ 2 ms)
 RESET_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD)
 
@@ -132,6 +134,7 @@ class Server:
         self.fingerprint: Fingerprint | None = None
         self.listener: socket.socket | None = None
         self.inode = -1
+        self.last = time.monotonic()  # the last command taken or ended (the idle timer)
         self.lock: int | None = None  # the lock file held while serving (not by the forks)
         # Each fork names the cache folder its report used; the server then loads those
         # results ahead for the next command (`checkcache.keep_folder`).
@@ -162,14 +165,16 @@ class Server:
 
     def serve(self) -> None:
         assert self.listener is not None
-        last = time.monotonic()
+        self.last = time.monotonic()
         self.listener.setblocking(False)  # select says when; a vanished command: skip
         while not self.stopping:
             loading = self.keeping is not None and not self.running
+            watched = [self.listener, self.notes, self.wakeup, *self.running.values()]
             try:
-                ready, _, _ = select.select([self.listener, self.notes, self.wakeup], [], [],
+                ready, _, _ = select.select(watched, [], [],
                                             0 if loading else min(self.idle, 30.0))
                 self.reap()
+                self.hang_up([c for c in ready if c in self.running.values()])
             except _Stopped:
                 break
             if not ready and loading:
@@ -186,13 +191,11 @@ class Server:
             if not ready:
                 if self.stale():
                     break
-                if not self.running and time.monotonic() - last >= self.idle:
+                if not self.running and time.monotonic() - self.last >= self.idle:
                     _log("Hintergrunddienst endet: keine Befehle seit "
                          f"{self.idle / 60:.0f} Minuten.")
                     break
                 continue
-            if self.notes in ready:
-                self.read_notes()
             if self.to_keep is not None and not self.running:
                 self.keep_results()  # (loaded a few at a time above, between looks)
             if self.listener not in ready:
@@ -203,7 +206,7 @@ class Server:
                 break
             except OSError:  # the command gave up meanwhile
                 continue
-            last = time.monotonic()
+            self.last = time.monotonic()
             kept = False
             try:
                 kept = self.handle(conn)
@@ -218,11 +221,14 @@ class Server:
         self.finish_running()
 
     def reap(self) -> None:
-        """Tell each `kisi` whose command ended how it ended."""
+        """Tell each `kisi` whose command ended how it ended (its "done" note first: it was
+        written before the process ended, so it is in the pipe by now)."""
         try:
             os.read(self.wakeup, 4096)
         except BlockingIOError:
             pass
+        if select.select([self.notes], [], [], 0)[0]:
+            self.read_notes()
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -232,9 +238,28 @@ class Server:
                 return
             self._ended(pid, status)
 
+    def hang_up(self, closed: list[socket.socket]) -> None:
+        """A running command whose `kisi` is gone (its connection readable: closed; a `kisi`
+        sends nothing while it waits) is hung up on, as a terminal's job is when the
+        terminal goes: SIGHUP, then SIGCONT in case it was stopped (Ctrl-Z)."""
+        for pid, conn in list(self.running.items()):
+            if conn in closed:
+                for sig in (signal.SIGHUP, signal.SIGCONT):
+                    try:
+                        os.killpg(pid, sig)
+                    except OSError:
+                        pass
+                self.running.pop(pid, None)
+                conn.close()
+
     def finish_running(self) -> None:
-        """Stopping: no new commands; those running are waited for and answered."""
+        """Stopping: no new commands; those running are waited for and answered (a stopped
+        one is continued first)."""
         for pid in list(self.running):
+            try:
+                os.killpg(pid, signal.SIGCONT)
+            except OSError:
+                pass
             while True:
                 try:
                     _pid, status = os.waitpid(pid, 0)
@@ -256,6 +281,7 @@ class Server:
         conn = self.running.pop(pid, None)
         if conn is None:
             return  # answered already (its "done" note)
+        self.last = time.monotonic()  # idle from the end of the last command
         try:
             wire.send(conn, answer)
         except OSError:
@@ -367,6 +393,8 @@ class Server:
             try:
                 os.setpgid(0, 0)
                 conn.close()
+                for other in self.running.values():  # the other commands' kisi
+                    other.close()
                 self.listener.close()  # type: ignore[union-attr]
                 for fd in (self.lock, self.notes, self.wakeup, self.wakeup_to_server):
                     if fd is not None:
@@ -394,6 +422,9 @@ def run_forked(message: dict, fds: list[int], notes: int) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in RESET_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
+    for sig in message.get("ignored") or []:  # as the command's kisi had them (nohup)
+        if sig in IGNORABLE:
+            signal.signal(sig, signal.SIG_IGN)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
     wire._close_all([fd for fd in fds if fd > 2])

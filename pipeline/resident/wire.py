@@ -23,7 +23,7 @@ import sys
 import zlib
 from array import array
 
-PROTOCOL = 2
+PROTOCOL = 3
 SOL_SOCKET, SO_PEERCRED = _socket.SOL_SOCKET, _socket.SO_PEERCRED
 MAX_MESSAGE = 4 * 1024 * 1024  # a request holds argv and the environment: ample
 SOCKET_NAME = "kisi-{key}.sock"
