@@ -24,10 +24,7 @@ def delegate(args: list[str]) -> int | None:
     `KISI_SERVER=0`, the server refused, or a standard stream is closed)."""
     if os.environ.get("KISI_SERVER") == "0" or (args and args[0] in OWN_COMMANDS):
         return None
-    base = wire.folder()
-    if base is None:
-        return None
-    sock = wire.connect(wire.socket_path(base))
+    sock = wire.connect_to_server()
     if sock is None:
         return None
     try:

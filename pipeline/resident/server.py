@@ -515,10 +515,7 @@ def _private_folder() -> str:
 
 def ask(op: str) -> dict | None:
     """The server's answer to `op` ("status", "stop"), None if none is running."""
-    base = wire.folder()
-    if base is None:
-        return None
-    sock = wire.connect(wire.socket_path(base))
+    sock = wire.connect_to_server()
     if sock is None:
         return None
     try:

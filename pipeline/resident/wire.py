@@ -62,6 +62,13 @@ def socket_path(base: str) -> str:
     return os.path.join(base, SOCKET_NAME.format(key=key))
 
 
+def connect_to_server() -> _socket.socket | None:
+    """A connection to this installation's running server, None if there is none (or no
+    private folder for it)."""
+    base = folder()
+    return None if base is None else connect(socket_path(base))
+
+
 def connect(path: str) -> _socket.socket | None:
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
