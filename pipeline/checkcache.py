@@ -20,7 +20,7 @@ from pipeline.outputs.atomic import write_bytes
 from pipeline.spec import Programme, load_template, template_versions
 from pipeline.validate import Checked
 
-# Results loaded ahead by a resident server (`keep_folder`): a fork of it finds them here
+# Results loaded ahead by a resident server (`Keeping`): a fork of it finds them here
 # instead of reading and unpickling the files again. Path -> (the file's stat, result, its
 # bytes). A result is handed out once per process (the report changes what it is given:
 # findings are added, tables released); asked again (the same attachment twice), the
@@ -68,14 +68,6 @@ class Keeping:
             if isinstance(checked, Checked):
                 KEPT[path] = (_identity(st), checked, data)
         return bool(self.todo)
-
-
-def keep_folder(folder: str) -> int:
-    """Load every result of one cache folder into `KEPT` (see `Keeping`); the number kept."""
-    keeping = Keeping(folder)
-    while keeping.step(256):
-        pass
-    return len(KEPT)
 
 
 def cache_key(prog: Programme, known: frozenset[str] | None) -> str:

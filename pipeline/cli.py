@@ -235,7 +235,7 @@ def entry() -> None:
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
-    from pipeline.forked import wait_ended
+    from pipeline.forked import reap_ended
 
-    wait_ended()  # the children that rendered (their output is written): count their time
+    reap_ended(block=True)  # the children that rendered (their output is written): count their time
     os._exit(code if isinstance(code, int) else 0)

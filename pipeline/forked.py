@@ -29,32 +29,24 @@ class ChildFailed(RuntimeError):
 _ENDING: set[int] = set()  # children whose result came, not yet reaped (see `result`)
 
 
-def _reap_ended() -> None:
+def reap_ended(block: bool = False) -> None:
+    """Reap the children whose result came; `block`: wait for each (the console script,
+    before it exits: so that their CPU time is counted with the command's, as `time` and
+    the benchmark see it)."""
     for pid in list(_ENDING):
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
         except ChildProcessError:
             done = pid
         if done:
             _ENDING.discard(pid)
 
 
-def wait_ended() -> None:
-    """Reap every child whose result came (the console script, before it exits: so that
-    their CPU time is counted with the command's, as `time` and the benchmark see it)."""
-    for pid in list(_ENDING):
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-        _ENDING.discard(pid)
-
-
 class Background(Generic[T]):
     """`fn()` started in a child process; `result()` waits for it."""
 
     def __init__(self, fn: Callable[[], T], enabled: bool = True) -> None:
-        _reap_ended()
+        reap_ended()
         self._value: T | None = None
         self._pid = 0
         self._fd = -1
@@ -83,7 +75,7 @@ class Background(Generic[T]):
         # A whole result: the child is only ending. Its process is reaped later, not waited
         # for here (tearing down a large forked process takes milliseconds).
         _ENDING.add(pid)
-        _reap_ended()
+        reap_ended()
         if kind == "raised":
             raise value
         if kind == "failed":

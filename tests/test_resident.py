@@ -161,7 +161,8 @@ def test_kept_results_are_used_only_while_their_file_is_unchanged(tmp_path):
     path.write_bytes(checkcache.dump(first))
     (folder / "projekt-x.pickle").write_bytes(pickle.dumps([]))
     try:
-        assert checkcache.keep_folder(str(folder)) == 1
+        assert checkcache.Keeping(str(folder)).step(10) is False
+        assert len(checkcache.KEPT) == 1  # the result, not the projekt- findings
         cache = checkcache.CheckCache.__new__(checkcache.CheckCache)
         cache.dir = folder
         kept = cache.get("1" * 64, "a.xlsx")
@@ -197,7 +198,7 @@ def test_a_refusing_server_leaves_the_command_to_run_alone(tmp_path, monkeypatch
         conn, _ = listener.accept()
         message, fds = wire.receive(conn, max_fds=3)
         asked.append((message, len(fds)))
-        wire._close_all(fds)
+        wire.close_all(fds)
         wire.send(conn, {"refused": "Programm geändert"})
         conn.close()
 

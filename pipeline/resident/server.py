@@ -137,7 +137,7 @@ class Server:
         self.last = time.monotonic()  # the last command taken or ended (the idle timer)
         self.lock: int | None = None  # the lock file held while serving (not by the forks)
         # Each fork names the cache folder its report used; the server then loads those
-        # results ahead for the next command (`checkcache.keep_folder`).
+        # results ahead for the next command (`checkcache.Keeping`).
         self.notes, self.notes_to_server = os.pipe()
         # The commands running, by pid: the connection to their `kisi`, which gets their
         # exit status from here (the command's own processes never hold the connection,
@@ -354,7 +354,7 @@ class Server:
                 return True
             return False
         finally:
-            wire._close_all(fds)
+            wire.close_all(fds)
 
     def status(self) -> dict:
         from pipeline import checkcache
@@ -427,7 +427,7 @@ def run_forked(message: dict, fds: list[int], notes: int) -> int:
             signal.signal(sig, signal.SIG_IGN)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
-    wire._close_all([fd for fd in fds if fd > 2])
+    wire.close_all([fd for fd in fds if fd > 2])
     os.chdir(message["cwd"])
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in message["env"].items()})

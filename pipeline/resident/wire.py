@@ -108,25 +108,25 @@ def receive(sock: _socket.socket, max_fds: int = 0) -> tuple[dict | None, list[i
         else:
             chunk = sock.recv(min(65536, need - len(data)))
         if not chunk:
-            _close_all(fds)
+            close_all(fds)
             return None, []
         data += chunk
         if need == 4 and len(data) >= 4:
             need = 4 + int.from_bytes(data[:4], "big")
             if need > 4 + MAX_MESSAGE:
-                _close_all(fds)
+                close_all(fds)
                 return None, []
     try:
         message = marshal.loads(data[4:need])
     except (ValueError, EOFError, TypeError):
         message = None
     if not isinstance(message, dict):
-        _close_all(fds)
+        close_all(fds)
         return None, []
     return message, fds
 
 
-def _close_all(fds: list[int]) -> None:
+def close_all(fds: list[int]) -> None:
     for fd in fds:
         try:
             os.close(fd)
